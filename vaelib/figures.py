@@ -1,0 +1,78 @@
+"""One helper saves every figure: ``save(fig, "AE/name")`` writes ``pics/AE/name.png``.
+
+The folder is ``pics/`` at the top of the course, or ``VAELIB_PICS`` when set. In fast mode
+(tests, CI) without ``VAELIB_PICS`` figures go to a temporary folder: committed figures come
+from full-mode runs only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from vaelib.runtime import fast_mode
+
+DPI = 150
+# The same colour for the same model in every lesson.
+COLORS = {"AE": "#1f77b4", "VAE": "#d62728", "prior": "#7f7f7f", "data": "#2ca02c"}
+_NAME = re.compile(r"^[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*$")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pics_dir() -> Path:
+    """Where figures go: VAELIB_PICS, else a temp folder in fast mode, else ``<repo>/pics``."""
+    if os.environ.get("VAELIB_PICS"):
+        return Path(os.environ["VAELIB_PICS"])
+    if fast_mode():
+        return Path(tempfile.gettempdir()) / "vaelib-pics-fast"
+    return REPO_ROOT / "pics"
+
+
+def save(fig: Figure, name: str, dpi: int = DPI) -> Path:
+    """Save ``fig`` as ``<pics>/<TOPIC>/<name>.png`` and return the path.
+
+    ``name`` is ``"TOPIC/name"``: an upper-case topic (AE, KL, REPARAM, VAE) and a lower-case
+    file name without extension, e.g. ``save(fig, "AE/bic_curves")``.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"name={name!r} must look like 'TOPIC/file_name' (topic in capitals, file name in "
+            "lower case, no extension), e.g. 'AE/bic_curves'."
+        )
+    if dpi < DPI:
+        raise ValueError(f"dpi={dpi} is below the course's minimum of {DPI}: pass dpi>={DPI}.")
+    path = pics_dir() / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    os.replace(tmp, path)
+    return path
+
+
+def image_grid(images, nrow: int, ax=None, title: str | None = None):
+    """Show images ``(N, 1, H, W)`` in [0, 1] as one grid of ``nrow`` rows on ``ax``."""
+    import torch
+
+    images = torch.as_tensor(images).detach().float().cpu()
+    if images.dim() != 4 or images.shape[1] != 1:
+        raise ValueError(f"images must have shape (N, 1, H, W), got {tuple(images.shape)}.")
+    n, _, h, w = images.shape
+    ncol = -(-n // nrow)
+    canvas = torch.ones(nrow * (h + 2), ncol * (w + 2))
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        canvas[r * (h + 2) + 1 : r * (h + 2) + 1 + h, c * (w + 2) + 1 : c * (w + 2) + 1 + w] = (
+            images[i, 0]
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(ncol * 0.6, nrow * 0.6))
+    ax.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax

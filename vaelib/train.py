@@ -1,0 +1,188 @@
+"""One training loop for every model of the course, with progress bar, history and checkpoints.
+
+A loss function takes ``(model, x)`` and returns a dict of per-image means whose ``"loss"``
+entry is minimised; the other entries (e.g. ``"recon"``, ``"kl"``) are logged alongside.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from vaelib.data import DeviceLoader, load_dataset
+from vaelib.losses import reconstruction_loss_with_logits
+from vaelib.models import Autoencoder
+from vaelib.runtime import fast_mode
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LossFn = Callable[[nn.Module, torch.Tensor], dict[str, torch.Tensor]]
+History = dict[str, list[float]]
+
+
+def ae_loss(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Autoencoder loss: the BCE sum per image, ``recon = BCE(x, sigmoid(logits)) / N``."""
+    logits = model.decode_logits(model.encode(x))
+    recon = reconstruction_loss_with_logits(x, logits) / x.shape[0]
+    return {"loss": recon, "recon": recon}
+
+
+def train(
+    model: nn.Module,
+    loader: Iterable[torch.Tensor],
+    loss_fn: LossFn = ae_loss,
+    *,
+    epochs: int,
+    lr: float = 1e-3,
+    optimizer: torch.optim.Optimizer | None = None,
+    checkpoint: str | Path | None = None,
+    progress: bool = True,
+    desc: str = "training",
+) -> History:
+    """Train ``model`` for ``epochs`` passes over ``loader`` and return the per-epoch history.
+
+    history[key][e] is the mean over epoch e's batches of ``loss_fn(model, x)[key]``. With
+    ``checkpoint`` set, a checkpoint made for the same number of epochs is loaded instead of
+    training, and a fresh one is written (atomically) after training.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    if checkpoint is not None and Path(checkpoint).exists():
+        try:
+            history, meta = load_checkpoint(checkpoint, model)
+            if meta.get("epochs") == epochs:
+                print(f"loaded {checkpoint} ({epochs} epochs); delete it to train again")
+                return history
+        except (RuntimeError, KeyError) as err:  # a checkpoint of another architecture
+            print(f"ignoring {checkpoint}: {str(err).splitlines()[0]}")
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    history: History = {}
+    n_batches = len(loader) if hasattr(loader, "__len__") else None
+    total = epochs * n_batches if n_batches else None
+    model.train()
+    with tqdm(total=total, desc=desc, unit="batch", disable=not progress) as bar:
+        for epoch in range(epochs):
+            sums: dict[str, torch.Tensor] = {}
+            count = 0
+            for x in loader:
+                terms = loss_fn(model, x)
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                optimizer.step()
+                for key, value in terms.items():  # summed on the device: no sync per batch
+                    sums[key] = sums.get(key, 0) + value.detach()
+                count += 1
+                bar.update(1)
+            for key, value in sums.items():
+                history.setdefault(key, []).append(float(value) / count)
+            bar.set_postfix(epoch=epoch + 1, **{k: f"{v[-1]:.2f}" for k, v in history.items()})
+    model.eval()
+    if checkpoint is not None:
+        save_checkpoint(checkpoint, model, history, {"epochs": epochs})
+    return history
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model: nn.Module, loader: Iterable[torch.Tensor], loss_fn: LossFn = ae_loss
+) -> dict[str, float]:
+    """Mean of each entry of ``loss_fn`` over a whole data set (weighted by batch size)."""
+    model.eval()
+    sums: dict[str, torch.Tensor] = {}
+    n = 0
+    for x in loader:
+        for key, value in loss_fn(model, x).items():
+            sums[key] = sums.get(key, 0) + value * x.shape[0]
+        n += x.shape[0]
+    return {key: float(value) / n for key, value in sums.items()}
+
+
+def checkpoint_path(name: str) -> Path:
+    """``<checkpoints>/<full|fast>/<name>.pt``; ``<checkpoints>`` is VAELIB_CHECKPOINTS or
+    the course's ``checkpoints/`` folder. Fast-mode models never stand in for full-mode ones."""
+    if not name or "/" in name or name.endswith(".pt"):
+        raise ValueError(f"name={name!r} must be a bare file stem such as 'ae_latent2'.")
+    base = Path(os.environ.get("VAELIB_CHECKPOINTS") or REPO_ROOT / "checkpoints")
+    return base / ("fast" if fast_mode() else "full") / f"{name}.pt"
+
+
+def save_checkpoint(
+    path: str | Path, model: nn.Module, history: History | None = None, meta: dict | None = None
+) -> Path:
+    """Write ``{state_dict, history, meta}`` atomically: to a temp file, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"state_dict": state, "history": history or {}, "meta": meta or {}}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: str | Path, model: nn.Module) -> tuple[History, dict]:
+    """Load weights into ``model`` (``weights_only=True``: no pickled code) and return
+    ``(history, meta)``. Raises RuntimeError when the weights do not fit the model."""
+    device = next(model.parameters()).device
+    blob = torch.load(path, map_location=device, weights_only=True)
+    model.load_state_dict(blob["state_dict"])
+    model.eval()
+    return blob["history"], blob["meta"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a named model of the course is trained: a few plain values, one per lesson model.
+
+    ``epochs`` in full mode, ``fast_epochs`` in fast mode (which also uses the data subset).
+    """
+
+    kind: str  # "ae" (lesson 01); lesson 05 adds the VAEs
+    latent_dim: int
+    epochs: int
+    fast_epochs: int = 2
+    batch_size: int = 128
+    lr: float = 1e-3
+    binarize: bool = False
+    dataset: str = "fashion-mnist"
+
+
+RECIPES: dict[str, Recipe] = {
+    "ae_latent2": Recipe("ae", latent_dim=2, epochs=30),
+    "ae_latent16": Recipe("ae", latent_dim=16, epochs=30),
+}
+
+
+def build_model(recipe: Recipe) -> tuple[nn.Module, LossFn]:
+    """The untrained model and the loss a recipe names."""
+    if recipe.kind == "ae":
+        return Autoencoder(latent_dim=recipe.latent_dim), ae_loss
+    raise ValueError(f"recipe kind {recipe.kind!r} is unknown: add it to build_model.")
+
+
+def train_or_load(
+    name: str, device: str | torch.device = "cpu", *, seed: int = 0, progress: bool = True
+) -> tuple[nn.Module, History]:
+    """The model ``RECIPES[name]`` trained on its data set's train split, from its checkpoint
+    (``checkpoint_path(name)``) when one exists, else trained now and saved for later lessons.
+    """
+    if name not in RECIPES:
+        raise ValueError(f"name={name!r} has no recipe: use one of {sorted(RECIPES)}.")
+    recipe = RECIPES[name]
+    torch.manual_seed(seed)
+    model, loss_fn = build_model(recipe)
+    model = model.to(device)
+    images, _ = load_dataset(recipe.dataset, "train")
+    loader = DeviceLoader(
+        images, recipe.batch_size, device=device, seed=seed, binarize=recipe.binarize
+    )
+    epochs = recipe.fast_epochs if fast_mode() else recipe.epochs
+    history = train(
+        model, loader, loss_fn, epochs=epochs, lr=recipe.lr, checkpoint=checkpoint_path(name),
+        progress=progress, desc=name,
+    )  # fmt: skip
+    return model, history
