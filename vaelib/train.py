@@ -153,7 +153,7 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "ae_latent2": Recipe("ae", latent_dim=2, epochs=30),
-    "ae_latent16": Recipe("ae", latent_dim=16, epochs=30),
+    "ae_latent20": Recipe("ae", latent_dim=20, epochs=30),
 }
 
 
