@@ -1,0 +1,15 @@
+"""Shared fixtures: every test runs in fast mode with figures and checkpoints in tmp folders."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_outputs(tmp_path, monkeypatch):
+    """No test writes to the course's pics/ or checkpoints/."""
+    monkeypatch.setenv("VAELIB_PICS", str(tmp_path / "pics"))
+    monkeypatch.setenv("VAELIB_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("VAELIB_FAST", "1")
+    monkeypatch.setenv("VAELIB_NO_DOWNLOAD", "1")
+    monkeypatch.delenv("VAELIB_DEVICE", raising=False)

@@ -1,0 +1,75 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import vaelib
+from vaelib.runtime import Lesson, fast_mode, pick_device, seed_everything, setup_lesson
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("no", False)],
+)
+def test_fast_mode_reads_vaelib_fast(monkeypatch, value, expected):
+    monkeypatch.setenv("VAELIB_FAST", value)
+    assert fast_mode() is expected
+
+
+def test_fast_mode_off_when_unset(monkeypatch):
+    monkeypatch.delenv("VAELIB_FAST")
+    assert fast_mode() is False
+
+
+def test_pick_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert pick_device().type == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert pick_device() == torch.device("cpu")
+
+
+def test_pick_device_honours_argument_and_env(monkeypatch):
+    assert pick_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("VAELIB_DEVICE", "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device() == torch.device("cpu")
+
+
+def test_pick_device_rejects_cuda_without_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="prefer='cuda'.*use 'cpu'"):
+        pick_device("cuda")
+
+
+def test_seed_everything_makes_every_generator_repeat():
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(3)  # noqa: NPY002 - the global RNG
+
+    seed_everything(7)
+    a = draw()
+    g = seed_everything(7)
+    b = draw()
+    assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
+    assert torch.equal(torch.rand(2, generator=g), torch.rand(2, generator=seed_everything(7)))
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0"])
+def test_seed_everything_rejects_bad_seed(seed):
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        seed_everything(seed)
+
+
+def test_setup_lesson_reports_device_mode_and_seed():
+    lesson = setup_lesson(seed=3, device="cpu")
+    assert lesson == Lesson(device=torch.device("cpu"), seed=3, fast=True)
+    assert str(lesson).startswith("device: cpu | mode: fast")
+    assert "seed: 3" in str(lesson)
+
+
+def test_package_exports_the_setup_helpers():
+    assert vaelib.pick_device is pick_device and vaelib.fast_mode is fast_mode
+    assert vaelib.seed_everything is seed_everything and vaelib.setup_lesson is setup_lesson
