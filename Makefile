@@ -21,7 +21,7 @@ help:
 	@echo "make test     set up, then ruff, unit tests and every notebook under nbval (fast mode)"
 	@echo "make figures  re-run every notebook in full mode, in place, regenerating pics/"
 	@echo "make bench    time the data pipelines (JSON on stdout)"
-	@echo "make slides   render slides/vae.html from slides/vae.md"
+	@echo "make slides   render slides/vae.html from slides/vae.md (make slides-pdf: a PDF, needs chromium)"
 	@echo "venv: $(VENV)"
 
 $(STAMP): requirements.txt
@@ -69,6 +69,24 @@ figures: venv data
 
 bench: venv data
 	$(BIN)/python -m vaelib.bench --json
+
+# The lecture deck: Marp CLI from npm, pinned by package.json and package-lock.json (node_modules/
+# is git-ignored). The HTML needs no browser; the PDF needs Chromium (Debian: apt-get install chromium).
+# --theme-set takes a list, so it comes last.
+MARP_FLAGS := --no-config-file --html --allow-local-files --theme-set slides/beam.css
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make slides needs Node.js >= 18 with npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+slides: node_modules/.package-lock.json
+	node_modules/.bin/marp slides/vae.md -o slides/vae.html $(MARP_FLAGS)
+
+slides-pdf: node_modules/.package-lock.json
+	@test -n "$(CHROMIUM)" || { echo "make slides-pdf needs Chromium (Debian: apt-get install chromium)"; exit 1; }
+	node_modules/.bin/marp slides/vae.md --pdf --browser-path "$(CHROMIUM)" -o slides/vae.pdf $(MARP_FLAGS)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache build *.egg-info slides/vae.html slides/vae.pdf

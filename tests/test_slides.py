@@ -1,0 +1,200 @@
+"""The lecture deck and pics/ stay in sync with the notebooks.
+
+- every image slides/vae.md shows is a ``../pics/TOPIC/name.png`` that exists and that some
+  notebook writes with ``figures.save(fig, "TOPIC/name")`` (a literal name, read from the
+  notebooks' JSON);
+- every figure a notebook writes is committed under pics/, and is on a slide or listed in
+  pics/README.md with the lesson that makes it; pics/ holds nothing else;
+- the deck is a Marp deck with the course's theme and MathJax, covering lessons 01..06 in order.
+
+These tests read the committed files (the repository's pics/, not VAELIB_PICS) and run no
+notebook, so they take well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from vaelib import figures
+
+REPO = Path(__file__).resolve().parents[1]
+DECK = REPO / "slides" / "vae.md"
+THEME = REPO / "slides" / "beam.css"
+PICS = REPO / "pics"
+PICS_README = PICS / "README.md"
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+LESSONS = {
+    "01": "autoencoder limitations",
+    "02": "KL divergence, discrete",
+    "03": "KL divergence, Gaussian",
+    "04": "reparameterization trick",
+    "05": "VAE training",
+    "06": "BIC curves",
+}
+
+_SAVE_CALL = re.compile(r"\bfigures\.save\(")
+_SAVE_LITERAL = re.compile(
+    r"""\bfigures\.save\(\s*[^,()]+(?:\(\))?\s*,\s*(["'])([^"'\\]+)\1\s*[,)]"""
+)
+# ![alt](path), ![alt](<path>), ![alt](path "title"), and <img src="path"> (the deck allows HTML).
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
+_HTML_IMAGE = re.compile(r"""<img\b[^>]*\bsrc\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+_README_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*`?([^|`]+?)`?\s*\|\s*(yes|no)\s*\|", re.MULTILINE)
+
+
+def _code_cells(notebook: Path) -> list[str]:
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    sources = [c["source"] for c in cells if c["cell_type"] == "code"]
+    return [s if isinstance(s, str) else "".join(s) for s in sources]
+
+
+def notebook_figures() -> dict[str, str]:
+    """``{"TOPIC/name": notebook stem}`` for every ``figures.save`` call in the notebooks."""
+    made: dict[str, str] = {}
+    for nb in NOTEBOOKS:
+        for source in _code_cells(nb):
+            for match in _SAVE_LITERAL.finditer(source):
+                made.setdefault(match.group(2), nb.stem)
+    return made
+
+
+def deck_images() -> list[str]:
+    """Every image path the deck references, in order (HTML comments skipped)."""
+    text = re.sub(r"<!--.*?-->", "", DECK.read_text(encoding="utf-8"), flags=re.DOTALL)
+    return _MD_IMAGE.findall(text) + _HTML_IMAGE.findall(text)
+
+
+def deck_figures() -> set[str]:
+    """The ``TOPIC/name`` of every ``../pics/TOPIC/name.png`` the deck shows."""
+    names = set()
+    for path in deck_images():
+        m = re.fullmatch(r"\.\./pics/([^/]+/[^/]+)\.png", path)
+        if m:
+            names.add(m.group(1))
+    return names
+
+
+def readme_rows() -> dict[str, tuple[str, str]]:
+    """``{"TOPIC/name": (notebook stem, "yes"|"no")}`` from pics/README.md's table."""
+    text = PICS_README.read_text(encoding="utf-8")
+    return {m.group(1): (m.group(2).strip(), m.group(3)) for m in _README_ROW.finditer(text)}
+
+
+def test_every_figures_save_call_has_a_literal_well_formed_name():
+    bad = []
+    for nb in NOTEBOOKS:
+        for source in _code_cells(nb):
+            calls = len(_SAVE_CALL.findall(source))
+            literal = [m.group(2) for m in _SAVE_LITERAL.finditer(source)]
+            if calls != len(literal):
+                bad.append(f"{nb.name}: a figures.save call without a literal name in:\n{source}")
+            bad += [
+                f"{nb.name}: figures.save name {name!r} is not 'TOPIC/file_name'"
+                for name in literal
+                if not figures._NAME.match(name)
+            ]
+    assert not bad, "\n".join(bad) + (
+        '\nWrite figures.save(fig, "TOPIC/name") with a literal string: this test and the '
+        "deck find figures by reading those names."
+    )
+
+
+def test_deck_images_are_committed_figures_that_a_notebook_makes():
+    made = notebook_figures()
+    images = deck_images()
+    assert images, "slides/vae.md shows no image; it should show at least one figure per lesson."
+    for path in images:
+        m = re.fullmatch(r"\.\./pics/([^/]+/[^/]+)\.png", path)
+        assert m, f"slides/vae.md shows {path!r}: the deck shows only ../pics/TOPIC/name.png."
+        name = m.group(1)
+        assert (DECK.parent / path).resolve().is_file(), (
+            f"slides/vae.md shows {path}, which is not in pics/: run the notebook that makes "
+            "it in full mode (make figures) or fix the path."
+        )
+        assert name in made, (
+            f"slides/vae.md shows {path}, but no notebook calls figures.save(fig, {name!r}): "
+            "the deck may show only figures the notebooks make."
+        )
+
+
+def test_deck_shows_the_bic_curves():
+    assert "../pics/AE/bic_curves.png" in deck_images()
+
+
+def test_deck_shows_a_figure_from_every_lesson():
+    made = notebook_figures()
+    shown = {made[name][:2] for name in deck_figures() if name in made}
+    missing = [nb.name for nb in NOTEBOOKS if nb.stem[:2] not in shown]
+    assert not missing, f"slides/vae.md shows no figure made by {missing}."
+
+
+def test_every_notebook_figure_is_committed_under_pics():
+    missing = [
+        f"pics/{name}.png (from {nb})"
+        for name, nb in notebook_figures().items()
+        if not (PICS / f"{name}.png").is_file()
+    ]
+    assert not missing, (
+        f"not in pics/: {missing}. Run those notebooks in full mode (make figures) and commit "
+        "pics/ with them."
+    )
+
+
+def test_pics_holds_only_figures_that_notebooks_make():
+    made = notebook_figures()
+    stray = [
+        str(p.relative_to(REPO))
+        for p in sorted(PICS.rglob("*.png"))
+        if str(p.relative_to(PICS).with_suffix("")) not in made
+    ]
+    assert not stray, (
+        f"{stray} in pics/ are written by no notebook (figures.save with a literal name): "
+        "delete them, or add the figures.save call to the lesson that makes them."
+    )
+
+
+def test_every_notebook_figure_is_on_a_slide_or_in_the_pics_readme():
+    shown, rows = deck_figures(), readme_rows()
+    missing = [
+        f"| `{name}` | `{nb}` | no |"
+        for name, nb in sorted(notebook_figures().items())
+        if name not in shown and rows.get(name, ("", ""))[0] != nb
+    ]
+    assert not missing, (
+        "figures neither on a slide (slides/vae.md) nor listed in pics/README.md with the "
+        "lesson that makes them; add these rows to pics/README.md's table:\n" + "\n".join(missing)
+    )
+
+
+def test_pics_readme_rows_match_the_notebooks_and_the_deck():
+    made, shown = notebook_figures(), deck_figures()
+    rows = readme_rows()
+    assert rows, "pics/README.md has no table rows | `TOPIC/name` | `NN_lesson` | yes/no |."
+    wrong = []
+    for name, (nb, on_slides) in rows.items():
+        if made.get(name) != nb:
+            wrong.append(f"`{name}`: made by {made.get(name)}, README says {nb}")
+        elif (on_slides == "yes") != (name in shown):
+            wrong.append(f"`{name}`: on the slides {name in shown}, README says {on_slides!r}")
+    assert not wrong, "pics/README.md is out of date:\n" + "\n".join(wrong)
+
+
+def test_deck_is_a_marp_deck_with_the_beam_theme_and_mathjax():
+    text = DECK.read_text(encoding="utf-8")
+    front = re.match(r"---\n(.*?)\n---\n", text, flags=re.DOTALL)
+    assert front, "slides/vae.md must open with Marp front matter between --- lines."
+    for line in ("marp: true", "theme: beam", "math: mathjax"):
+        assert re.search(rf"^{line}$", front.group(1), flags=re.MULTILINE), f"front matter: {line}"
+    assert re.search(r"/\*\s*@theme\s+beam\s*\*/", THEME.read_text(encoding="utf-8"))
+
+
+def test_deck_covers_the_six_lessons_in_order():
+    text = DECK.read_text(encoding="utf-8")
+    headings = re.findall(r"^# Lesson (\d\d) · (.+)$", text, flags=re.MULTILINE)
+    assert [n for n, _ in headings] == list(LESSONS), headings
+    for (number, title), nb in zip(headings, LESSONS.values(), strict=True):
+        assert nb.lower() in title.lower(), f"lesson {number}: {title!r} should name {nb!r}"
+    for nb in NOTEBOOKS:
+        assert f"notebooks/{nb.name}" in text, f"slides/vae.md should name notebooks/{nb.name}"
