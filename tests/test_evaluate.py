@@ -1,0 +1,132 @@
+"""vaelib.evaluate: the IWAE estimate against a brute-force sum, its ordering in k, errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vaelib.evaluate import (
+    binarize,
+    iwae_log_likelihood,
+    log_likelihood,
+    log_weights,
+    negative_elbo,
+)
+from vaelib.models import VAE
+
+
+def _model_and_data(n: int = 16) -> tuple[VAE, torch.Tensor]:
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden=(32,), image_shape=(1, 6, 6))
+    x = binarize(torch.rand(n, 1, 6, 6), torch.Generator().manual_seed(1))
+    return model, x
+
+
+def test_log_weights_match_torch_distributions():
+    model, x = _model_and_data(2)
+    g = torch.Generator().manual_seed(5)
+    log_w = log_weights(model, x, 4, generator=g)
+    g = torch.Generator().manual_seed(5)
+    mu, logvar = model.encode(x)
+    eps = torch.randn(2, 4, 3, generator=g)
+    z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps
+    q = torch.distributions.Normal(mu[:, None], torch.exp(0.5 * logvar)[:, None])
+    p_z = torch.distributions.Normal(0.0, 1.0)
+    logits = model.decode_logits(z.reshape(8, 3)).view(2, 4, 1, 6, 6)
+    p_x = torch.distributions.Bernoulli(logits=logits).log_prob(x[:, None]).flatten(2).sum(-1)
+    expected = p_x + p_z.log_prob(z).sum(-1) - q.log_prob(z).sum(-1)
+    torch.testing.assert_close(log_w, expected.detach(), rtol=1e-5, atol=1e-4)
+
+
+def test_iwae_is_log_mean_exp_and_chunking_does_not_change_it():
+    model, x = _model_and_data(5)
+    log_w = log_weights(model, x, 7, generator=torch.Generator().manual_seed(0))
+    expected = torch.log(torch.exp(log_w.double()).mean(1)).float()
+    torch.testing.assert_close(
+        iwae_log_likelihood(model, x, 7, generator=torch.Generator().manual_seed(0)), expected
+    )
+    # Memory bound: the same draws in any chunking (examples split, samples split) agree.
+    for max_rows in (1, 3, 35):
+        small = log_weights(model, x, 7, generator=torch.Generator().manual_seed(0), max_rows=7)
+        torch.testing.assert_close(small.shape, log_w.shape)
+        assert iwae_log_likelihood(model, x, 7, max_rows=max_rows).shape == (5,)
+
+
+def test_k1_is_the_elbo_in_expectation_and_estimates_rise_with_k():
+    model, x = _model_and_data(64)
+    with torch.no_grad():  # a narrow q(z|x), far from the posterior: a wide IWAE gap
+        model.logvar_head.bias.fill_(-4.0)
+        model.mu_head.bias.fill_(1.0)
+    g = torch.Generator().manual_seed(0)
+    elbo = -negative_elbo(model, x.repeat(20, 1, 1, 1), generator=g).mean()
+    l1 = iwae_log_likelihood(model, x.repeat(20, 1, 1, 1), 1, generator=g).mean()
+    assert l1.item() == pytest.approx(elbo.item(), abs=0.05 * abs(elbo.item()))
+    means = [
+        iwae_log_likelihood(model, x, k, generator=torch.Generator().manual_seed(k)).mean()
+        for k in (1, 10, 100, 1000)
+    ]
+    assert means[0] < means[1] < means[2] < means[3]
+
+
+def test_iwae_is_exact_when_q_is_the_posterior():
+    # A decoder that ignores z: p(x|z) = p(x), the posterior is the prior, and when the
+    # encoder outputs the prior every weight equals p(x): L_k = log p(x) for any k.
+    model, x = _model_and_data(3)
+    with torch.no_grad():
+        for head in (model.mu_head, model.logvar_head):
+            head.weight.zero_()
+            head.bias.zero_()
+        model.decoder[0].weight.zero_()
+    logits = model.decode_logits(torch.zeros(1, 3))
+    exact = log_likelihood(x, logits.expand_as(x), "bernoulli")
+    for k in (1, 50):
+        torch.testing.assert_close(iwae_log_likelihood(model, x, k), exact.detach())
+
+
+def test_continuous_bernoulli_adds_its_normaliser():
+    x = torch.rand(3, 1, 4, 4)
+    logits = torch.randn(3, 1, 4, 4)
+    lam = torch.sigmoid(logits).double()
+    log_c = torch.log(2 * torch.atanh(1 - 2 * lam) / (1 - 2 * lam)).float().flatten(1).sum(1)
+    bern = (
+        -torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        .flatten(1)
+        .sum(1)
+    )
+    torch.testing.assert_close(
+        log_likelihood(x, logits, "continuous_bernoulli"), bern + log_c, rtol=1e-4, atol=1e-3
+    )
+    assert torch.all(log_c > 0)  # C(lambda) >= 2: the Bernoulli formula understates log p
+
+
+def test_error_paths():
+    model, x = _model_and_data(2)
+    with pytest.raises(ValueError, match="k must"):
+        iwae_log_likelihood(model, x, 0)
+    with pytest.raises(ValueError, match="binar"):
+        iwae_log_likelihood(model, torch.rand(2, 1, 6, 6), 3)
+    with pytest.raises(ValueError, match="likelihood"):
+        iwae_log_likelihood(model, x, 3, likelihood="gaussian")
+    with pytest.raises(ValueError, match="shape"):
+        iwae_log_likelihood(model, x.flatten(1), 3)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        iwae_log_likelihood(model, x * 255, 3, likelihood="continuous_bernoulli")
+    with pytest.raises(ValueError, match="max_rows"):
+        iwae_log_likelihood(model, x, 3, max_rows=0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        binarize(torch.full((1, 1, 2, 2), 2.0))
+    with pytest.raises(ValueError, match="likelihood"):
+        negative_elbo(model, x, likelihood="poisson")
+    with pytest.raises(ValueError, match="likelihood"):
+        log_likelihood(x, x, "poisson")
+
+
+def test_binarize_is_reproducible_and_binary():
+    x = torch.rand(4, 1, 5, 5)
+    a = binarize(x, torch.Generator().manual_seed(3))
+    b = binarize(x, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    assert set(a.unique().tolist()) <= {0.0, 1.0}
+    assert math.isclose(binarize(torch.ones(1, 1, 2, 2)).sum().item(), 4.0)

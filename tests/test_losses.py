@@ -1,0 +1,136 @@
+"""vaelib.losses against their formulas, torch references and closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from vaelib.kl import kl_gaussian
+from vaelib.losses import (
+    mse_reconstruction_loss,
+    reconstruction_loss,
+    reconstruction_loss_with_logits,
+    vae_loss,
+)
+
+
+def _pair(seed: int = 0, shape=(4, 1, 28, 28)) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(shape, generator=g), torch.randn(shape, generator=g)
+
+
+def test_reconstruction_loss_is_the_bernoulli_formula():
+    x, logits = _pair()
+    x_hat = torch.sigmoid(logits)
+    formula = -(x * torch.log(x_hat) + (1 - x) * torch.log(1 - x_hat)).sum()
+    torch.testing.assert_close(reconstruction_loss(x, x_hat), formula, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(
+        reconstruction_loss(x, x_hat), F.binary_cross_entropy(x_hat, x, reduction="sum")
+    )
+
+
+def test_half_everywhere_gives_d_log_2_per_image():
+    x = torch.rand(3, 1, 28, 28)
+    loss = reconstruction_loss(x, torch.full_like(x, 0.5))
+    assert loss.item() == pytest.approx(3 * 784 * math.log(2), rel=1e-6)
+
+
+def test_logits_form_agrees_and_stays_finite():
+    x, logits = _pair(1)
+    torch.testing.assert_close(
+        reconstruction_loss_with_logits(x, logits),
+        reconstruction_loss(x, torch.sigmoid(logits)),
+        rtol=1e-5,
+        atol=1e-3,
+    )
+    # Where sigmoid rounds to 1, BCE on probabilities clamps log(0) at -100; logits do not.
+    x0 = torch.zeros(1, 1, 2, 2)
+    big = torch.full_like(x0, 40.0)
+    assert reconstruction_loss_with_logits(x0, big).item() == pytest.approx(4 * 40.0, rel=1e-6)
+    assert reconstruction_loss(x0, torch.sigmoid(big)).item() == pytest.approx(400.0)
+
+
+def test_mse_is_squared_norm():
+    x, x_hat = _pair(2)
+    assert mse_reconstruction_loss(x, x_hat).item() == pytest.approx(
+        torch.linalg.vector_norm(x - x_hat).pow(2).item(), rel=1e-5
+    )
+    torch.testing.assert_close(
+        mse_reconstruction_loss(x, x_hat), F.mse_loss(x_hat, x, reduction="sum")
+    )
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.1, float("nan")])
+def test_reconstruction_loss_rejects_values_outside_unit_interval(bad):
+    x = torch.rand(2, 1, 4, 4)
+    wrong = x.clone()
+    wrong[0, 0, 0, 0] = bad
+    with pytest.raises(ValueError, match="x_hat"):
+        reconstruction_loss(x, wrong)
+    with pytest.raises(ValueError, match="targets"):
+        reconstruction_loss(wrong, x)
+    with pytest.raises(ValueError, match="targets"):
+        reconstruction_loss_with_logits(wrong, x)
+
+
+def test_shape_mismatch_is_a_value_error():
+    with pytest.raises(ValueError, match="same shape"):
+        reconstruction_loss(torch.rand(2, 1, 4, 4), torch.rand(2, 16))
+    with pytest.raises(ValueError, match="same shape"):
+        mse_reconstruction_loss(torch.rand(2, 1, 4, 4), torch.rand(2, 1, 4, 5))
+
+
+def test_vae_loss_is_recon_plus_beta_kl():
+    x, logits = _pair(3)
+    x_hat = torch.sigmoid(logits)
+    g = torch.Generator().manual_seed(4)
+    mu, logvar = torch.randn(4, 20, generator=g), torch.randn(4, 20, generator=g)
+    total, recon, kl = vae_loss(x, x_hat, mu, logvar)
+    torch.testing.assert_close(recon, F.binary_cross_entropy(x_hat, x, reduction="sum"))
+    # KL against torch.distributions, summed over dimensions and batch.
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    torch.testing.assert_close(kl, torch.distributions.kl_divergence(q, p).sum())
+    torch.testing.assert_close(total, recon + kl)
+    total_b, _, _ = vae_loss(x, x_hat, mu, logvar, beta=4.0)
+    torch.testing.assert_close(total_b, recon + 4.0 * kl)
+    assert kl.item() > 0
+
+
+def test_vae_loss_kl_is_zero_at_the_prior():
+    x = torch.rand(2, 1, 4, 4)
+    _, _, kl = vae_loss(x, torch.full_like(x, 0.5), torch.zeros(2, 3), torch.zeros(2, 3))
+    assert kl.item() == 0.0
+    torch.testing.assert_close(kl_gaussian(torch.zeros(2, 3), torch.zeros(2, 3)), torch.zeros(2))
+
+
+def test_vae_loss_error_paths():
+    x = torch.rand(2, 1, 4, 4)
+    with pytest.raises(ValueError, match="logvar"):
+        vae_loss(x, x, torch.zeros(2, 3), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="batch size"):
+        vae_loss(x, x, torch.zeros(3, 3), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="beta"):
+        vae_loss(x, x, torch.zeros(2, 3), torch.zeros(2, 3), beta=-1.0)
+    with pytest.raises(ValueError, match="x_hat"):
+        vae_loss(x, x + 2, torch.zeros(2, 3), torch.zeros(2, 3))
+
+
+def test_fast_bce_kernel_matches_torch_in_value_and_gradient():
+    from vaelib.losses import _BCEWithLogitsSum, bce_with_logits_sum
+
+    x, logits = _pair(5)
+    logits = (logits * 10).requires_grad_()  # includes |logits| up to ~50: saturated pixels
+    ours = bce_with_logits_sum(x, logits)
+    (grad,) = torch.autograd.grad(ours, logits)
+    ref_logits = logits.detach().clone().requires_grad_()
+    ref = F.binary_cross_entropy_with_logits(ref_logits, x, reduction="sum")
+    ref.backward()
+    torch.testing.assert_close(ours, ref, rtol=1e-6, atol=1e-2)
+    torch.testing.assert_close(grad, ref_logits.grad)
+    small = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    target = torch.rand(2, 3, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda t: _BCEWithLogitsSum.apply(t, target), (small,))

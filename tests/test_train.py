@@ -1,0 +1,115 @@
+"""vaelib.train: the loop lowers the loss, checkpoints round-trip atomically, recipes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vaelib import train as T
+from vaelib.models import VAE, Autoencoder, ConvVAE
+
+
+def _tiny_batch(n: int = 32) -> torch.Tensor:
+    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
+def _real_batch(n: int = 32) -> torch.Tensor:
+    from vaelib.data import load_dataset, to_float
+
+    return to_float(load_dataset("fashion-mnist", "test")[0][:n])
+
+
+@pytest.mark.parametrize(
+    ("model", "loss_fn"),
+    [(Autoencoder(latent_dim=2), T.ae_loss), (VAE(latent_dim=4), T.vae_loss_fn)],
+)
+def test_a_few_steps_lower_the_loss(model, loss_fn):
+    torch.manual_seed(0)
+    x = _real_batch()
+    history = T.train(model, [x] * 5, loss_fn, epochs=4, lr=3e-3, progress=False)
+    assert len(history["loss"]) == 4
+    assert history["loss"][-1] < 0.8 * history["loss"][0]
+
+
+def test_vae_loss_fn_matches_vae_loss_per_image():
+    from vaelib.losses import vae_loss
+
+    torch.manual_seed(0)
+    model, x = VAE(latent_dim=3), _tiny_batch(8)
+    torch.manual_seed(1)
+    terms = T.vae_loss_fn(model, x)
+    torch.manual_seed(1)
+    x_hat, mu, logvar = model(x)
+    total, recon, kl = vae_loss(x, x_hat, mu, logvar)
+    torch.testing.assert_close(terms["loss"], total / 8, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(terms["recon"], recon / 8, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(terms["kl"], kl / 8)
+    assert set(terms) == {"loss", "recon", "kl"}
+
+
+def test_checkpoint_round_trip_is_atomic_and_weights_only(tmp_path):
+    torch.manual_seed(0)
+    model = VAE(latent_dim=5)
+    path = T.save_checkpoint(tmp_path / "m.pt", model, {"loss": [3.0, 2.0]}, {"epochs": 2})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]  # no temp file left
+    blob = torch.load(path, weights_only=True)  # plain tensors and lists: loads safely
+    assert set(blob) == {"state_dict", "history", "meta"}
+    other = VAE(latent_dim=5)
+    history, meta = T.load_checkpoint(path, other)
+    assert history == {"loss": [3.0, 2.0]} and meta == {"epochs": 2}
+    for (k, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items(), strict=True):
+        assert torch.equal(a, b), k
+    with pytest.raises(RuntimeError):
+        T.load_checkpoint(path, VAE(latent_dim=6))
+
+
+def test_train_reuses_a_checkpoint_of_the_same_epochs(tmp_path):
+    x = _tiny_batch(16)
+    ckpt = tmp_path / "c.pt"
+    torch.manual_seed(0)
+    first = VAE(latent_dim=2)
+    h1 = T.train(first, [x], T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False)
+    second = VAE(latent_dim=2)
+    h2 = T.train(second, [x], T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False)
+    assert h1 == h2
+    assert torch.equal(first.mu_head.weight, second.mu_head.weight)
+
+
+def test_train_or_load_trains_once_then_loads(monkeypatch, capsys):
+    monkeypatch.setitem(
+        T.RECIPES, "tiny_vae", T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1)
+    )
+    model, history = T.train_or_load("tiny_vae", progress=False)
+    assert T.checkpoint_path("tiny_vae").exists()
+    assert "/fast/" in str(T.checkpoint_path("tiny_vae"))
+    again, history2 = T.train_or_load("tiny_vae", progress=False)
+    assert "loaded" in capsys.readouterr().out
+    assert history == history2
+    assert torch.equal(model.mu_head.weight, again.mu_head.weight)
+
+
+def test_vae_recipes_for_lesson_06():
+    for name, latent in (("vae_mlp_latent2", 2), ("vae_mlp_latent20", 20)):
+        recipe = T.RECIPES[name]
+        model, loss_fn = T.build_model(recipe)
+        assert isinstance(model, VAE) and loss_fn is T.vae_loss_fn
+        mu, logvar = model.encode(_tiny_batch(3))
+        assert mu.shape == logvar.shape == (3, latent)
+        x_hat = model.decode(mu)
+        assert x_hat.shape == (3, 1, 28, 28) and 0 <= x_hat.min() and x_hat.max() <= 1
+    classic = T.RECIPES["vae_mlp_latent20"]
+    assert (classic.epochs, classic.batch_size, classic.lr) == (10, 128, 2e-3)
+    assert isinstance(T.build_model(T.RECIPES["vae_conv_latent20"])[0], ConvVAE)
+    assert T.RECIPES["vae_mlp_latent20_binarized"].binarize
+
+
+def test_recipe_errors():
+    with pytest.raises(ValueError, match="no recipe"):
+        T.train_or_load("vae_mlp_latent3")
+    with pytest.raises(ValueError, match="unknown"):
+        T.build_model(T.Recipe("gan", latent_dim=2, epochs=1))
+    with pytest.raises(ValueError, match="epochs"):
+        T.train(VAE(), [_tiny_batch(2)], T.vae_loss_fn, epochs=0)
+    for bad in ("", "a/b", "m.pt"):
+        with pytest.raises(ValueError, match="bare file stem"):
+            T.checkpoint_path(bad)
