@@ -113,3 +113,35 @@ def test_recipe_errors():
     for bad in ("", "a/b", "m.pt"):
         with pytest.raises(ValueError, match="bare file stem"):
             T.checkpoint_path(bad)
+
+
+def test_train_ignores_a_checkpoint_of_another_recipe_and_starts_fresh(tmp_path, capsys):
+    x = _tiny_batch(8)
+    ckpt = tmp_path / "m.pt"
+    torch.manual_seed(0)
+    T.train(VAE(latent_dim=2), [x], T.vae_loss_fn, epochs=2, checkpoint=ckpt, meta={"lr": 1.0},
+            progress=False)  # fmt: skip
+    torch.manual_seed(1)
+    fresh = VAE(latent_dim=2)
+    initial = {k: v.clone() for k, v in fresh.state_dict().items()}
+    torch.manual_seed(1)
+    reference = VAE(latent_dim=2)
+    torch.manual_seed(2)  # the same eps draws in both runs
+    T.train(reference, [x], T.vae_loss_fn, epochs=2, progress=False)
+    torch.manual_seed(2)
+    T.train(fresh, [x], T.vae_loss_fn, epochs=2, checkpoint=ckpt, meta={"lr": 2.0}, progress=False)
+    assert "training afresh" in capsys.readouterr().out
+    assert not all(torch.equal(initial[k], v) for k, v in fresh.state_dict().items())
+    # trained from its own initial weights (as the reference), not from the stale checkpoint
+    for key, value in reference.state_dict().items():
+        torch.testing.assert_close(fresh.state_dict()[key], value)
+    _, meta = T.load_checkpoint(ckpt, VAE(latent_dim=2))
+    assert meta == {"epochs": 2, "lr": 2.0}
+
+
+def test_train_or_load_records_the_recipe_in_the_checkpoint(monkeypatch):
+    recipe = T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1)
+    monkeypatch.setitem(T.RECIPES, "tiny_vae2", recipe)
+    T.train_or_load("tiny_vae2", progress=False)
+    _, meta = T.load_checkpoint(T.checkpoint_path("tiny_vae2"), VAE(latent_dim=2))
+    assert meta["recipe"]["lr"] == recipe.lr and meta["epochs"] == 1 and meta["seed"] == 0

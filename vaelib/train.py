@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -54,25 +54,24 @@ def train(
     lr: float = 1e-3,
     optimizer: torch.optim.Optimizer | None = None,
     checkpoint: str | Path | None = None,
+    meta: dict | None = None,
     progress: bool = True,
     desc: str = "training",
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader`` and return the per-epoch history.
 
     history[key][e] is the mean over epoch e's batches of ``loss_fn(model, x)[key]``. With
-    ``checkpoint`` set, a checkpoint made for the same number of epochs is loaded instead of
-    training, and a fresh one is written (atomically) after training.
+    ``checkpoint`` set, a checkpoint whose meta equals ``{"epochs": epochs, **meta}`` (how it
+    was made: pass the recipe in ``meta``) is loaded instead of training; otherwise the model
+    trains from its own initial weights and a fresh checkpoint is written (atomically).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    expected = {"epochs": epochs, **(meta or {})}
     if checkpoint is not None and Path(checkpoint).exists():
-        try:
-            history, meta = load_checkpoint(checkpoint, model)
-            if meta.get("epochs") == epochs:
-                print(f"loaded {checkpoint} ({epochs} epochs); delete it to train again")
-                return history
-        except (RuntimeError, KeyError) as err:  # a checkpoint of another architecture
-            print(f"ignoring {checkpoint}: {str(err).splitlines()[0]}")
+        history = _load_if_matching(Path(checkpoint), model, expected)
+        if history is not None:
+            return history
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     history: History = {}
     n_batches = len(loader) if hasattr(loader, "__len__") else None
@@ -96,7 +95,7 @@ def train(
             bar.set_postfix(epoch=epoch + 1, **{k: f"{v[-1]:.2f}" for k, v in history.items()})
     model.eval()
     if checkpoint is not None:
-        save_checkpoint(checkpoint, model, history, {"epochs": epochs})
+        save_checkpoint(checkpoint, model, history, expected)
     return history
 
 
@@ -135,6 +134,25 @@ def save_checkpoint(
     torch.save({"state_dict": state, "history": history or {}, "meta": meta or {}}, tmp)
     os.replace(tmp, path)
     return path
+
+
+def _load_if_matching(path: Path, model: nn.Module, expected: dict) -> History | None:
+    """Load ``path`` into ``model`` and return its history if it was made as ``expected`` says;
+    else restore the model's own weights (a stale load never leaks into training): None."""
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    try:
+        history, saved = load_checkpoint(path, model)
+        if saved == expected:
+            print(
+                f"loaded checkpoint {path.name} ({expected['epochs']} epochs): delete it to retrain"
+            )
+            return history
+        reason = "made by another recipe"
+    except (RuntimeError, KeyError) as err:  # a checkpoint of another architecture
+        reason = f"unusable ({str(err).splitlines()[0]})"
+    model.load_state_dict(initial)
+    print(f"training afresh: checkpoint {path.name} was {reason}")
+    return None
 
 
 def load_checkpoint(path: str | Path, model: nn.Module) -> tuple[History, dict]:
@@ -208,6 +226,6 @@ def train_or_load(
     epochs = recipe.fast_epochs if fast_mode() else recipe.epochs
     history = train(
         model, loader, loss_fn, epochs=epochs, lr=recipe.lr, checkpoint=checkpoint_path(name),
-        progress=progress, desc=name,
+        meta={"recipe": asdict(recipe), "seed": seed}, progress=progress, desc=name,
     )  # fmt: skip
     return model, history
