@@ -1,0 +1,249 @@
+"""Gaussian mixtures on latent codes, chosen by the Bayesian Information Criterion (lesson 06).
+
+Fit a mixture of k Gaussians to codes ``z`` (n, d) for every k in a range and keep the k with
+the smallest
+
+    BIC(k) = -2 log L(k) + p(k) log n,
+
+where ``log L(k) = sum_i log sum_j pi_j N(z_i; mu_j, Sigma_j)`` is the maximised
+log-likelihood of the n codes and ``p(k)`` the number of free parameters of the mixture
+(``n_parameters``). The first term rewards fit, the second charges ``(log n) / 2`` nats of
+log-likelihood per parameter, so the curve falls while extra components explain real
+structure and rises once they only fit noise. Sampling from the chosen mixture and decoding
+is "ex-post density estimation" (Ghosh et al. 2020, "From Variational to Deterministic
+Autoencoders").
+scikit-learn's ``GaussianMixture`` does the EM fitting; ``ellipse`` draws one component of a
+2-D mixture.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
+
+
+def _check_covariance_type(covariance_type: str) -> str:
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"covariance_type={covariance_type!r} is unknown: use one of {COVARIANCE_TYPES}."
+        )
+    return covariance_type
+
+
+def n_parameters(k: int, d: int, covariance_type: str = "full") -> int:
+    """Free parameters ``p`` of a mixture of ``k`` Gaussians in ``d`` dimensions.
+
+    ``p = (k - 1)`` weights (they sum to 1) ``+ k d`` means ``+`` the covariances:
+
+    - ``"full"``: one symmetric d x d matrix per component, ``k d (d + 1) / 2``;
+    - ``"diag"``: d variances per component, ``k d``;
+    - ``"tied"``: one symmetric d x d matrix shared by all components, ``d (d + 1) / 2``;
+    - ``"spherical"``: one variance per component, ``k``.
+    """
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive int (number of components), got {k!r}.")
+    if not isinstance(d, (int, np.integer)) or d < 1:
+        raise ValueError(f"d must be a positive int (dimension of the codes), got {d!r}.")
+    covariances = {
+        "full": k * d * (d + 1) // 2,
+        "diag": k * d,
+        "tied": d * (d + 1) // 2,
+        "spherical": k,
+    }[_check_covariance_type(covariance_type)]
+    return int((k - 1) + k * d + covariances)
+
+
+def bic(log_likelihood: float, p: int, n: int) -> float:
+    """``BIC = -2 log L + p log n`` for a total log-likelihood ``log L`` of ``n`` points under
+    a model with ``p`` free parameters (smaller is better)."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1 (number of codes), got {n}.")
+    return float(-2.0 * log_likelihood + p * math.log(n))
+
+
+def _as_codes(z: torch.Tensor | np.ndarray) -> np.ndarray:
+    """z (n, d) as a float64 NumPy array, checked: 2-D, non-empty, finite."""
+    if isinstance(z, torch.Tensor):
+        z = z.detach().cpu().double().numpy()
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2 or z.shape[0] < 1 or z.shape[1] < 1:
+        raise ValueError(
+            f"z must have shape (n, d) with n, d >= 1, got {z.shape}: one code per row "
+            "(use z.reshape(len(z), -1) for a batch of images or feature maps)."
+        )
+    if not np.isfinite(z).all():
+        bad = int((~np.isfinite(z)).any(axis=1).sum())
+        raise ValueError(
+            f"z holds {bad} rows with NaN or inf values: drop them (z[torch.isfinite(z).all(1)])"
+            " or fix the encoder that produced them."
+        )
+    return z
+
+
+def _check_ks(ks: Iterable[int], n: int) -> list[int]:
+    ks = [int(k) for k in ks]
+    if not ks:
+        raise ValueError("ks is empty: pass the numbers of components to try, e.g. range(1, 21).")
+    if min(ks) < 1:
+        raise ValueError(f"ks must hold positive numbers of components, got min {min(ks)}.")
+    if max(ks) > n:
+        raise ValueError(
+            f"ks asks for k={max(ks)} components but z has only n={n} codes: a mixture needs at "
+            f"least one code per component, so keep every k <= {n} (better, k << n)."
+        )
+    if len(set(ks)) != len(ks) or ks != sorted(ks):
+        raise ValueError(f"ks must be increasing without repeats, e.g. range(1, 21); got {ks}.")
+    return ks
+
+
+@dataclass
+class BICCurve:
+    """The result of ``bic_curve``: one fitted mixture and its BIC per k.
+
+    ``ks`` (K,), ``bic`` (K,), ``log_likelihood`` (K,) the total log L of the n codes,
+    ``n_parameters`` (K,), ``models`` the K fitted ``GaussianMixture``s.
+    """
+
+    ks: list[int]
+    bic: np.ndarray
+    log_likelihood: np.ndarray
+    n_parameters: np.ndarray
+    models: list[GaussianMixture]
+    covariance_type: str
+    n: int
+    d: int
+
+    @property
+    def best_index(self) -> int:
+        """Index into ``ks`` of the smallest BIC."""
+        return int(np.argmin(self.bic))
+
+    @property
+    def best_k(self) -> int:
+        """The number of components BIC chooses."""
+        return self.ks[self.best_index]
+
+    @property
+    def best(self) -> GaussianMixture:
+        """The fitted mixture with the smallest BIC."""
+        return self.models[self.best_index]
+
+    def is_interior(self) -> bool:
+        """True when the minimum is a real one: not at the largest k tried (which says: try
+        larger k) nor at the smallest unless that is k = 1 (fewer than one component is no
+        model)."""
+        return 0 < self.best_index < len(self.ks) - 1 or (self.best_index == 0 and self.ks[0] == 1)
+
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """n codes from the chosen mixture, float32 (n, d); see ``sample_mixture``."""
+        return sample_mixture(self.best, n, seed=seed)
+
+
+def bic_curve(
+    z: torch.Tensor | np.ndarray,
+    ks: Iterable[int],
+    covariance_type: str = "full",
+    n_init: int = 1,
+    seed: int = 0,
+    *,
+    max_iter: int = 200,
+    reg_covar: float = 1e-6,
+    progress: bool = False,
+) -> BICCurve:
+    """Fit a ``k``-component Gaussian mixture to the codes ``z`` (n, d) for each k in ``ks``.
+
+    Each fit is EM (scikit-learn's ``GaussianMixture``) started ``n_init`` times from k-means++
+    seeds drawn with ``seed``; the best of the starts is kept. Returns a ``BICCurve`` with
+    ``BIC(k) = -2 log L(k) + p(k) log n``, ``p(k) = n_parameters(k, d, covariance_type)``.
+    Raises ValueError for codes that are not a finite (n, d) array, for k > n, and for
+    unknown covariance types.
+    """
+    z = _as_codes(z)
+    n, d = z.shape
+    ks = _check_ks(ks, n)
+    _check_covariance_type(covariance_type)
+    if n_init < 1:
+        raise ValueError(f"n_init must be at least 1 (EM restarts per k), got {n_init}.")
+    bics, log_liks, ps, models = [], [], [], []
+    for k in tqdm(ks, desc=f"GMM {covariance_type}, d={d}", disable=not progress):
+        gmm = GaussianMixture(
+            n_components=k, covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
+            reg_covar=reg_covar, init_params="k-means++", random_state=seed,
+        )  # fmt: skip
+        with threadpool_limits(limits=1):  # small EM problems: threads only oversubscribe
+            gmm.fit(z)
+        log_lik = float(gmm.score(z)) * n  # score is the mean log-likelihood per code
+        p = n_parameters(k, d, covariance_type)
+        bics.append(bic(log_lik, p, n))
+        log_liks.append(log_lik)
+        ps.append(p)
+        models.append(gmm)
+    return BICCurve(
+        ks=ks, bic=np.array(bics), log_likelihood=np.array(log_liks), n_parameters=np.array(ps),
+        models=models, covariance_type=covariance_type, n=n, d=d,
+    )  # fmt: skip
+
+
+def _component_covariances(gmm: GaussianMixture) -> np.ndarray:
+    """The k covariance matrices (k, d, d) of a fitted mixture, whatever its covariance type."""
+    k, d = gmm.means_.shape
+    cov = np.asarray(gmm.covariances_)
+    if gmm.covariance_type == "full":
+        return cov
+    if gmm.covariance_type == "tied":
+        return np.broadcast_to(cov, (k, d, d))
+    if gmm.covariance_type == "diag":
+        return np.stack([np.diag(c) for c in cov])
+    return cov[:, None, None] * np.eye(d)  # spherical: one variance per component
+
+
+def sample_mixture(gmm: GaussianMixture, n: int, seed: int = 0) -> torch.Tensor:
+    """n codes ``z ~ sum_j pi_j N(mu_j, Sigma_j)`` from a fitted mixture, float32 (n, d).
+
+    Two steps, as the model says: draw a component ``j ~ Categorical(pi)``, then
+    ``z = mu_j + L_j eps`` with ``eps ~ N(0, I)`` and ``L_j L_j^T = Sigma_j`` (Cholesky).
+    The same ``seed`` gives the same codes.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1 (number of codes to draw), got {n}.")
+    if not hasattr(gmm, "means_"):
+        raise ValueError("gmm is not fitted: call gmm.fit(z) or use bic_curve(...).best.")
+    rng = np.random.default_rng(seed)
+    weights = np.asarray(gmm.weights_, dtype=np.float64)
+    j = rng.choice(len(weights), size=n, p=weights / weights.sum())
+    chol = np.linalg.cholesky(_component_covariances(gmm))  # (k, d, d)
+    eps = rng.standard_normal((n, gmm.means_.shape[1]))
+    z = gmm.means_[j] + np.einsum("nij,nj->ni", chol[j], eps)
+    return torch.from_numpy(z).float()
+
+
+def ellipse(
+    mean: np.ndarray | torch.Tensor,
+    cov: np.ndarray | torch.Tensor,
+    n_std: float = 2.0,
+    n_points: int = 100,
+) -> np.ndarray:
+    """The contour ``(z - mean)^T cov^{-1} (z - mean) = n_std^2`` of a 2-D Gaussian, as
+    ``n_points`` points (n_points, 2) of a closed curve: ``z(t) = mean + n_std L [cos t, sin t]``
+    with ``L L^T = cov``. For drawing a mixture's components over the codes."""
+    mean = np.asarray(mean, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    if mean.shape != (2,) or cov.shape != (2, 2):
+        raise ValueError(
+            f"mean must have shape (2,) and cov (2, 2), got {mean.shape} and {cov.shape}: an "
+            "ellipse is drawn for a 2-D latent space only."
+        )
+    if n_std <= 0 or n_points < 3:
+        raise ValueError(f"n_std must be positive and n_points >= 3, got {n_std}, {n_points}.")
+    t = np.linspace(0.0, 2.0 * np.pi, n_points)
+    circle = np.stack([np.cos(t), np.sin(t)], axis=1)  # (n_points, 2), the unit circle
+    return mean + n_std * circle @ np.linalg.cholesky(cov).T
