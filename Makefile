@@ -24,7 +24,9 @@ help:
 	@echo "make slides   render slides/vae.html from slides/vae.md (make slides-pdf: a PDF, needs chromium)"
 	@echo "venv: $(VENV)"
 
-$(STAMP): requirements.txt
+# No prerequisite: the path is keyed by the hash of requirements.txt (a fresh clone's file times
+# say nothing), so a changed requirements.txt means a new venv, and an existing one is reused.
+$(STAMP):
 	@echo "==> building the course environment in $(VENV) (once per requirements.txt; torch is large)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
