@@ -40,8 +40,10 @@ venv: $(STAMP)
 data: venv
 	@$(BIN)/python -m vaelib.data --ensure
 
+# LAB_ARGS passes flags on (e.g. make lab LAB_ARGS=--no-browser); root (a container) needs --allow-root.
+LAB_ARGS ?=
 lab: venv data
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) notebooks/
 
 lint: venv
 	$(BIN)/ruff check .
