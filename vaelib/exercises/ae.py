@@ -7,21 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-
-def _report(ok: bool, hint: str) -> bool:
-    print("right!" if ok else f"not yet: {hint}")
-    return ok
-
-
-def _call(fn: Callable[..., torch.Tensor], *args) -> torch.Tensor | str:
-    """The student's answer as a float tensor, or a hint string saying what went wrong."""
-    try:
-        got = fn(*args)
-    except Exception as err:  # noqa: BLE001 - the student's code: report, don't crash
-        return f"your function raised {type(err).__name__}: {err}"
-    if got is None:
-        return "your function returns None: write its body."
-    return torch.as_tensor(got).double()
+from vaelib.exercises.feedback import call_student, report
 
 
 def check_interpolate(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> bool:
@@ -31,15 +17,15 @@ def check_interpolate(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tens
     z1 = torch.tensor([3.0, 2.0, 0.5], dtype=torch.float64)
     t = torch.linspace(0, 1, 5, dtype=torch.float64).unsqueeze(1)
     expected = (1 - t) * z0 + t * z1
-    got = _call(fn, z0, z1, 5)
+    got = call_student(fn, z0, z1, 5)
     if isinstance(got, str):
-        return _report(False, got)
+        return report(False, got)
     if got.shape != expected.shape:
-        return _report(False, f"return one row per step, shape (5, 3), got {tuple(got.shape)}.")
+        return report(False, f"return one row per step, shape (5, 3), got {tuple(got.shape)}.")
     if torch.allclose(got, expected.flip(0), atol=1e-6):
-        return _report(False, "start at z0 (t = 0) and end at z1 (t = 1): swap the weights.")
+        return report(False, "start at z0 (t = 0) and end at z1 (t = 1): swap the weights.")
     ok = torch.allclose(got, expected, atol=1e-6)
-    return _report(ok, "t = torch.linspace(0, 1, steps)[:, None]; return (1 - t) * z0 + t * z1.")
+    return report(ok, "t = torch.linspace(0, 1, steps)[:, None]; return (1 - t) * z0 + t * z1.")
 
 
 def check_standardize(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
@@ -51,13 +37,13 @@ def check_standardize(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
         [3.0, 0.5], dtype=torch.float64
     ) + torch.tensor([10.0, -4.0], dtype=torch.float64)
     expected = (z - z.mean(0)) / z.std(0)
-    got = _call(fn, z.clone())
+    got = call_student(fn, z.clone())
     if isinstance(got, str):
-        return _report(False, got)
+        return report(False, got)
     if got.shape != z.shape:
-        return _report(False, f"return one row per code, shape (400, 2), got {tuple(got.shape)}.")
+        return report(False, f"return one row per code, shape (400, 2), got {tuple(got.shape)}.")
     if not torch.allclose(got.mean(0), torch.zeros(2, dtype=torch.float64), atol=1e-6):
-        return _report(False, "subtract each column's mean: z.mean(dim=0).")
+        return report(False, "subtract each column's mean: z.mean(dim=0).")
     # unbiased (N - 1) or biased (N) standard deviation: both are fine here
     ok = torch.allclose(got, expected, rtol=5e-3, atol=1e-6)
-    return _report(ok, "divide each column by its own standard deviation: z.std(dim=0).")
+    return report(ok, "divide each column by its own standard deviation: z.std(dim=0).")

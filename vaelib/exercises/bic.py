@@ -7,10 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-
-def _report(ok: bool, hint: str) -> bool:
-    print("right!" if ok else f"not yet: {hint}")
-    return ok
+from vaelib.exercises.feedback import call_student, report
 
 
 def check_n_parameters_full(fn: Callable[[int, int], int]) -> bool:
@@ -20,22 +17,22 @@ def check_n_parameters_full(fn: Callable[[int, int], int]) -> bool:
     try:
         got = [fn(k, d) for k, d in cases]
     except Exception as err:  # noqa: BLE001 - the student's code: report, don't crash
-        return _report(False, f"your function raised {type(err).__name__}: {err}")
+        return report(False, f"your function raised {type(err).__name__}: {err}")
     if any(g is None for g in got):
-        return _report(False, "your function returns None: write its body.")
+        return report(False, "your function returns None: write its body.")
     expected = [(k - 1) + k * d + k * d * (d + 1) // 2 for k, d in cases]
     if got == expected:
-        return _report(True, "")
+        return report(True, "")
     if got == [k + k * d + k * d * (d + 1) // 2 for k, d in cases]:
-        return _report(False, "the k weights sum to 1, so only k - 1 of them are free.")
+        return report(False, "the k weights sum to 1, so only k - 1 of them are free.")
     if got == [(k - 1) + k * d + k * d * d for k, d in cases]:
-        return _report(
+        return report(
             False,
             "a covariance matrix is symmetric: only d (d + 1) / 2 of its d^2 entries are free.",
         )
     if got == [(k - 1) + k * d + k * d for k, d in cases]:
-        return _report(False, "that is the count for diagonal covariances; full ones have more.")
-    return _report(
+        return report(False, "that is the count for diagonal covariances; full ones have more.")
+    return report(
         False,
         f"for k=3, d=2 expect {expected[2]}: 2 weights + 6 means + 3 x 3 covariance entries.",
     )
@@ -64,19 +61,15 @@ def check_sample_mixture(
     """
     weights, means, covariances = _mixture()
     n = 20_000
-    try:
-        z = fn(weights, means, covariances, n, torch.Generator().manual_seed(0))
-    except Exception as err:  # noqa: BLE001 - the student's code: report, don't crash
-        return _report(False, f"your function raised {type(err).__name__}: {err}")
-    if z is None:
-        return _report(False, "your function returns None: write its body.")
-    z = torch.as_tensor(z).double()
+    z = call_student(fn, weights, means, covariances, n, torch.Generator().manual_seed(0))
+    if isinstance(z, str):
+        return report(False, z)
     if z.shape != (n, 2):
-        return _report(False, f"return one code per row, shape ({n}, 2), got {tuple(z.shape)}.")
+        return report(False, f"return one code per row, shape ({n}, 2), got {tuple(z.shape)}.")
     j = torch.cdist(z, means).argmin(dim=1)  # the components lie far apart: nearest mean
     share = torch.bincount(j, minlength=3).double() / n
     if (share - weights).abs().max() > 0.02:
-        return _report(
+        return report(
             False,
             f"the components' shares are {share.numpy().round(3)}, expected {weights.numpy()}: "
             "draw j with torch.multinomial(weights, n, replacement=True, generator=generator).",
@@ -85,17 +78,17 @@ def check_sample_mixture(
         zc = z[j == c]
         cov = torch.cov(zc.T)
         if (zc.mean(0) - means[c]).abs().max() > 0.15:
-            return _report(False, f"component {c}'s samples are not centred on means[{c}].")
+            return report(False, f"component {c}'s samples are not centred on means[{c}].")
         if torch.allclose(cov, covariances[c] @ covariances[c], rtol=0.15, atol=0.1):
-            return _report(
+            return report(
                 False,
                 "you multiplied eps by the covariance: use its Cholesky factor L, L L^T = Sigma.",
             )
         if not torch.allclose(cov, covariances[c], rtol=0.15, atol=0.1):
-            return _report(
+            return report(
                 False,
                 f"component {c}'s samples have covariance {cov.numpy().round(2).tolist()}, "
                 f"expected {covariances[c].numpy().tolist()}: z = mu + eps @ L.T with "
                 "L = torch.linalg.cholesky(Sigma).",
             )
-    return _report(True, "")
+    return report(True, "")
