@@ -63,7 +63,7 @@ test: venv data lint
 unit: venv
 	VAELIB_FAST=1 VAELIB_PICS=$$(mktemp -d) $(BIN)/python -m pytest tests -p no:cacheprovider
 
-# Full mode, in place, in lesson order (lesson 06 reuses the checkpoints of 01 and 05).
+# Full mode, in place, in lesson order (lesson 07 reuses the checkpoints of 01 and 06).
 figures: venv data
 	@for nb in $(NOTEBOOKS); do \
 	  echo "==> $$nb (full mode)"; \

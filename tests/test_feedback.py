@@ -1,16 +1,15 @@
+import numpy as np
 import pytest
 import torch
 
+from vaelib import latent
 from vaelib.exercises import feedback
 
 
-def test_report_and_verdict_print_and_return_the_verdict(capsys):
-    assert feedback.report(True, "hint") is True
-    assert feedback.report(False, "add the KL term.") is False
-    assert capsys.readouterr().out == "right!\nnot yet: add the KL term.\n"
-    assert feedback.verdict(True, "KL >= 0.", "") is True
-    assert feedback.verdict(False, "", "use nats.") is False
-    assert capsys.readouterr().out == "Right! KL >= 0.\nNot yet. use nats.\n"
+def test_right_and_not_yet_speak_in_one_voice(capsys):
+    assert feedback.right("KL >= 0.") is True
+    assert feedback.not_yet("add the KL term.") is False
+    assert capsys.readouterr().out == "Right: KL >= 0.\nNot yet: add the KL term.\n"
 
 
 def test_unanswered_flags_only_the_placeholder(capsys):
@@ -19,15 +18,23 @@ def test_unanswered_flags_only_the_placeholder(capsys):
     assert feedback.unanswered(0.0, "your number") is False
 
 
-def test_close_is_relative_and_rejects_non_finite():
-    assert feedback.close(1000.5, 1000.0) and not feedback.close(1002.0, 1000.0)
-    assert feedback.close(0.0005, 0.0) and not feedback.close(float("nan"), 0.0)
+@pytest.mark.parametrize(
+    "answer", [10000.000000000002, np.float64(1e4), np.float32(1e4), torch.tensor(1e4), 10000]
+)
+def test_is_close_accepts_floats_numpy_and_tensor_scalars(answer):
+    assert feedback.is_close(answer, 100 / (0.01 / 0.1) ** 2)
 
 
-def test_as_float_names_a_non_number():
-    assert feedback.as_float("2.5") == 2.5
-    with pytest.raises(ValueError, match="answer must be a number, got 'two'"):
-        feedback.as_float("two")
+def test_is_close_is_relative_and_rejects_non_finite():
+    assert feedback.is_close(1.0 + 1e-7, 1.0) and not feedback.is_close(1.0 + 1e-5, 1.0)
+    assert not feedback.is_close(float("nan"), 0.0)
+    assert feedback.is_close(1e-9, 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["2.5", [1.0, 2.0], torch.ones(2), True])
+def test_as_float_names_a_non_number(bad):
+    with pytest.raises(TypeError, match="answer must be"):
+        feedback.as_float(bad)
 
 
 def test_call_student_returns_a_tensor_or_a_hint():
@@ -40,3 +47,23 @@ def test_call_student_returns_a_tensor_or_a_hint():
         "your function raised ZeroDivisionError: division by zero"
     )
     assert feedback.call_student(lambda: "text").startswith("your function raised")
+
+
+interpolate = latent.interpolate  # a name imported into the "notebook" namespace
+
+
+def test_refuse_shortcut_catches_module_and_imported_names():
+    def via_module(z0, z1):
+        return latent.interpolate(z0, z1, 3)
+
+    def via_name(z0, z1):
+        return interpolate(z0, z1, 3)
+
+    z0, z1 = torch.zeros(2), torch.ones(2)
+    for fn in (via_module, via_name):
+        with feedback.refuse_shortcut(fn, (latent, "interpolate")):
+            hint = feedback.call_student(fn, z0, z1)
+        assert isinstance(hint, str) and hint.startswith("write it yourself")
+        assert "vaelib.latent.interpolate" in hint
+    assert latent.interpolate is interpolate  # restored
+    assert torch.is_tensor(via_name(z0, z1))

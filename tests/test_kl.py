@@ -398,7 +398,7 @@ def test_exercise_checks_accept_right_answers_and_reject_wrong_ones(capsys):
     assert not ex.check_vae_kl_term(lambda mu, lv: 0.5 * (1 + lv - mu**2 - lv.exp()).sum(-1))
 
     assert ex.check_samples_needed(10_000) and not ex.check_samples_needed(1_000)
-    with pytest.raises(ValueError, match="answer must be a number"):
+    with pytest.raises(TypeError, match="answer must be"):
         ex.check_samples_needed("many")
     capsys.readouterr()
     for check in (ex.check_die_kl, ex.check_kl_bits, ex.check_mode_seeking, ex.check_gaussian_kl):

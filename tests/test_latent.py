@@ -223,4 +223,4 @@ def test_exercise_checks_accept_the_solutions_and_reject_mistakes(capsys):
     assert ex.check_standardize(lambda z: (z - z.mean(0)) / z.std(0))
     assert not ex.check_standardize(lambda z: z - z.mean(0))
     assert not ex.check_standardize(lambda z: (z - z.mean()) / z.std())
-    assert "not yet" in capsys.readouterr().out
+    assert "Not yet:" in capsys.readouterr().out

@@ -257,4 +257,4 @@ def test_exercise_checks_accept_right_and_reject_wrong_answers(capsys):
     assert not ex.check_score_mu(lambda z, mu, sigma: None)
     assert not ex.check_score_mu(None)
     out = capsys.readouterr().out
-    assert "Right!" in out and "Not yet." in out
+    assert "Right:" in out and "Not yet:" in out

@@ -29,9 +29,9 @@ LESSONS = {
     "01": "autoencoder limitations",
     "02": "KL divergence, discrete",
     "03": "KL divergence, Gaussian",
-    "04": "reparameterization trick",
-    "05": "VAE training",
-    "06": "BIC curves",
+    "05": "reparameterization trick",
+    "06": "VAE training",
+    "07": "BIC curves",
 }
 
 _SAVE_CALL = re.compile(r"\bfigures\.save\(")

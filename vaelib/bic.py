@@ -1,4 +1,4 @@
-"""Gaussian mixtures on latent codes, chosen by the Bayesian Information Criterion (lesson 06).
+"""Gaussian mixtures on latent codes, chosen by the Bayesian Information Criterion (lesson 07).
 
 Fit a mixture of k Gaussians to codes ``z`` (n, d) for every k in a range and keep the k with
 the smallest

@@ -1,4 +1,4 @@
-"""Evaluating generative models: likelihood estimates (lesson 05).
+"""Evaluating generative models: likelihood estimates (lesson 06).
 
 The VAE's loss is the negative ELBO, an upper bound on ``-log p(x)``. The importance-weighted
 estimate (IWAE, Burda et al. 2016) tightens the bound with k samples ``z_i ~ q(z|x)``:

@@ -1,4 +1,4 @@
-"""The course's models: a plain autoencoder now, the VAEs of lesson 05 beside it."""
+"""The course's models: a plain autoencoder now, the VAEs of lesson 06 beside it."""
 
 from __future__ import annotations
 

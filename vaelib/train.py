@@ -172,7 +172,7 @@ class Recipe:
     ``epochs`` in full mode, ``fast_epochs`` in fast mode (which also uses the data subset).
     """
 
-    kind: str  # "ae" (lesson 01), "vae_mlp" or "vae_conv" (lesson 05)
+    kind: str  # "ae" (lesson 01), "vae_mlp" or "vae_conv" (lesson 06)
     latent_dim: int
     epochs: int
     fast_epochs: int = 2
@@ -186,7 +186,7 @@ RECIPES: dict[str, Recipe] = {
     # Lesson 01: 20 epochs (~2 min on 2 cores); 10 fast epochs of the 3000-image subset.
     "ae_latent2": Recipe("ae", latent_dim=2, epochs=20, fast_epochs=10),
     "ae_latent20": Recipe("ae", latent_dim=20, epochs=20, fast_epochs=10),
-    # Lesson 05: the classic 784-400-20 VAE for its classic 10 epochs (with lr 2e-3, not 1e-3:
+    # Lesson 06: the classic 784-400-20 VAE for its classic 10 epochs (with lr 2e-3, not 1e-3:
     # 243.1 instead of 244.3-244.9 test nats, measured), and a 2-D one to draw.
     "vae_mlp_latent20": Recipe("vae_mlp", latent_dim=20, epochs=10, lr=2e-3),
     "vae_mlp_latent2": Recipe("vae_mlp", latent_dim=2, epochs=20),

@@ -1,4 +1,4 @@
-"""Self-checks for lesson 06 (BIC curves and Gaussian mixtures on the latent space): each
+"""Self-checks for lesson 07 (BIC curves and Gaussian mixtures on the latent space): each
 prints right or wrong, with a hint, and returns a bool."""
 
 from __future__ import annotations

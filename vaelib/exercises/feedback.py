@@ -1,27 +1,37 @@
-"""How every self-check answers: the student's code is called safely, the verdict printed.
+"""How every self-check answers, in one voice: ``Right: <why>`` or ``Not yet: <hint>``.
 
-Lessons 01, 05 and 06 answer with ``report`` ("right!" / "not yet: <hint>"), lessons 02 to 04
-with ``verdict`` ("Right! <why>" / "Not yet. <hint>"); both return the bool they print.
+A check calls the student's code safely (``call_student``), compares numbers with a tolerance
+(``is_close``: Python floats, NumPy and tensor scalars alike), refuses the library shortcut
+while it runs (``refuse_shortcut``), and prints one line through ``right`` or ``not_yet``,
+returning the bool it printed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Iterator
+from types import ModuleType
 
+import numpy as np
 import torch
 
 
-def report(ok: bool, hint: str) -> bool:
-    """Print ``right!`` or ``not yet: <hint>``; return ``ok``."""
-    print("right!" if ok else f"not yet: {hint}")
-    return ok
+class ShortcutError(RuntimeError):
+    """Raised by a library function the student was asked to write themselves."""
 
 
-def verdict(ok: bool, right: str, hint: str) -> bool:
-    """Print ``Right! <right>`` or ``Not yet. <hint>``; return ``ok``."""
-    print(("Right! " + right) if ok else ("Not yet. " + hint))
-    return ok
+def right(why: str) -> bool:
+    """Print ``Right: <why>`` (one line on why the answer is right); return True."""
+    print(f"Right: {why}")
+    return True
+
+
+def not_yet(hint: str) -> bool:
+    """Print ``Not yet: <hint>`` (a hint that points at the mistake); return False."""
+    print(f"Not yet: {hint}")
+    return False
 
 
 def unanswered(answer: object, what: str) -> bool:
@@ -32,17 +42,29 @@ def unanswered(answer: object, what: str) -> bool:
     return False
 
 
-def close(answer: float, target: float, rtol: float = 1e-3) -> bool:
-    """``|answer - target| <= rtol * max(1, |target|)`` for a finite answer."""
-    return math.isfinite(answer) and abs(answer - target) <= rtol * max(1.0, abs(target))
+def as_float(answer: object, name: str = "answer") -> float:
+    """``answer`` as a float: a Python number, a NumPy scalar or a one-element tensor/array.
 
-
-def as_float(answer: object) -> float:
-    """The answer as a float; ValueError when it is not a number."""
-    try:
+    Raises TypeError naming ``name`` for anything else (a string, a list, a bigger tensor).
+    """
+    if isinstance(answer, bool):
+        raise TypeError(f"{name} must be a number, got the bool {answer!r}.")
+    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
+        return float(answer.detach().reshape(()).item())
+    if isinstance(answer, np.ndarray) and answer.size == 1:
+        return float(answer.reshape(()))
+    if isinstance(answer, numbers.Real | np.generic):
         return float(answer)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"answer must be a number, got {answer!r}.") from err
+    raise TypeError(
+        f"{name} must be a single number (a float, a NumPy scalar or a one-element tensor), "
+        f"got {type(answer).__name__}: {answer!r:.80}."
+    )
+
+
+def is_close(answer: object, target: float, rtol: float = 1e-6, atol: float = 0.0) -> bool:
+    """``|answer - target| <= max(rtol * |target|, atol)`` for a finite numeric answer."""
+    value = as_float(answer)
+    return math.isfinite(value) and math.isclose(value, target, rel_tol=rtol, abs_tol=atol)
 
 
 def call_student(
@@ -52,11 +74,63 @@ def call_student(
     none_hint: str = "write its body.",
 ) -> torch.Tensor | str:
     """``fn(*args)`` as a tensor of ``dtype``, or a hint (a str) saying what went wrong: it
-    raised, returned None, or returned something that is no tensor."""
+    raised (a ``ShortcutError`` says which library function it called), returned None, or
+    returned something that is no tensor."""
     try:
         got = fn(*args)
         if got is None:
             return f"your function returns None: {none_hint}"
         return torch.as_tensor(got, dtype=dtype)
+    except ShortcutError as err:
+        return str(err)
     except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
         return f"your function raised {type(err).__name__}: {err}"
+
+
+@contextlib.contextmanager
+def refuse_shortcut(fn: Callable[..., object], *targets: tuple[ModuleType, str]) -> Iterator[None]:
+    """While the block runs, each ``(module, "name")`` in ``targets`` raises ShortcutError
+    ("write it yourself"), whether the student's ``fn`` reaches it as ``module.name`` or
+    through a name imported into the notebook (``from module import name``)."""
+    patched: list[tuple[object, str, object]] = []
+    namespace = getattr(fn, "__globals__", {})
+    for module, attr in targets:
+        original = getattr(module, attr)
+
+        def refuse(*_args: object, _name: str = f"{module.__name__}.{attr}", **_kw: object):
+            raise ShortcutError(
+                f"write it yourself: the check refuses {_name}, the library's version of "
+                "what this exercise asks you to write."
+            )
+
+        patched.append((module, attr, original))
+        setattr(module, attr, refuse)
+        for key, value in list(namespace.items()):
+            if value is original:
+                patched.append((namespace, key, original))
+                namespace[key] = refuse
+    try:
+        yield
+    finally:
+        for owner, key, original in reversed(patched):
+            if isinstance(owner, dict):
+                owner[key] = original
+            else:
+                setattr(owner, key, original)
+
+
+# Until every lesson's checks are moved to right/not_yet (one voice), the older names answer
+# in the new voice.
+def report(ok: bool, hint: str) -> bool:
+    """Deprecated: ``right`` / ``not_yet``."""
+    return right("that is it.") if ok else not_yet(hint)
+
+
+def verdict(ok: bool, right_why: str, hint: str) -> bool:
+    """Deprecated: ``right`` / ``not_yet``."""
+    return right(right_why) if ok else not_yet(hint)
+
+
+def close(answer: float, target: float, rtol: float = 1e-3) -> bool:
+    """Deprecated: ``is_close``."""
+    return math.isfinite(answer) and abs(answer - target) <= rtol * max(1.0, abs(target))

@@ -1,4 +1,4 @@
-"""Self-checks for the exercises of lesson 04 (the reparameterization trick).
+"""Self-checks for the exercises of lesson 05 (the reparameterization trick).
 
 Each ``check_*`` prints whether the answer is right, with a hint when it is not, and returns a
 bool. The right answers are computed here with ``vaelib.reparam`` and autograd, never typed in.

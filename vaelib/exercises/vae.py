@@ -1,4 +1,4 @@
-"""Self-checks for lesson 05 (training a VAE): each prints right or wrong and returns a bool."""
+"""Self-checks for lesson 06 (training a VAE): each prints right or wrong and returns a bool."""
 
 from __future__ import annotations
 
