@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from vaelib.kl import kl_gaussian
 from vaelib.losses import (
     mse_reconstruction_loss,
+    negative_elbo,
     reconstruction_loss,
     reconstruction_loss_with_logits,
     vae_loss,
@@ -134,3 +135,21 @@ def test_fast_bce_kernel_matches_torch_in_value_and_gradient():
     small = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     target = torch.rand(2, 3, dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda t: _BCEWithLogitsSum.apply(t, target), (small,))
+
+
+def test_negative_elbo_is_per_image_and_matches_the_deck_form():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 1, 28, 28, generator=g, dtype=torch.float64)
+    logits = torch.randn(4, 1, 28, 28, generator=g, dtype=torch.float64)
+    mu, logvar = torch.randn(4, 3, generator=g, dtype=torch.float64), torch.zeros(4, 3)
+    logvar = logvar.double()
+    out = negative_elbo(x, logits, mu, logvar, beta=2.0)
+    assert out.loss.shape == out.recon.shape == out.kl.shape == (4,)
+    total, recon, kl = vae_loss(x, torch.sigmoid(logits), mu, logvar, beta=2.0)
+    torch.testing.assert_close(out.recon.sum(), recon)
+    torch.testing.assert_close(out.kl, 0.5 * mu.pow(2).sum(1))  # logvar = 0: KL = |mu|^2 / 2
+    torch.testing.assert_close(out.loss.sum(), total)
+    with pytest.raises(ValueError, match="beta must be a non-negative"):
+        negative_elbo(x, logits, mu, logvar, beta=-1.0)
+    with pytest.raises(ValueError, match="logits has shape"):
+        negative_elbo(x, logits[:2], mu, logvar)

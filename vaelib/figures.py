@@ -18,8 +18,20 @@ from matplotlib.figure import Figure
 from vaelib.runtime import fast_mode
 
 DPI = 150
-# The same colour for the same model in every lesson.
-COLORS = {"AE": "#1f77b4", "VAE": "#d62728", "prior": "#7f7f7f", "data": "#2ca02c"}
+# One colour per model across the whole course (lines, markers, table rows, slides); "prior"
+# and "data" are the reference distributions. A new model gets a new entry here, never a reuse.
+COLORS = {
+    "AE": "#1f77b4",  # plain autoencoder (lessons 01, 07)
+    "VAE": "#d62728",  # the MLP VAE, N(0, I) prior (lessons 06-08)
+    "ConvVAE": "#9467bd",  # the convolutional VAE (lesson 06)
+    "VAE-binarized": "#ff7f0e",  # the MLP VAE trained on binarised pixels (lesson 06)
+    "VAE-MoG": "#8c564b",  # the MLP VAE with a learned mixture-of-Gaussians prior (lesson 08)
+    "VAE-Vamp": "#e377c2",  # the MLP VAE with a VampPrior (lesson 08)
+    "ex-post MoG": "#17becf",  # a mixture fitted to the codes after training (lessons 07, 08)
+    "PPCA": "#bcbd22",  # the linear-Gaussian toy model of the ELBO lesson (lesson 04)
+    "prior": "#404040",  # N(0, I) and samples from it: dark grey, visible on a projector
+    "data": "#2ca02c",  # the data / test codes
+}
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*$")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

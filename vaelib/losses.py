@@ -6,6 +6,8 @@ Every loss here is summed over an image's pixels and over the batch, as in the l
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch.nn import functional as F
 
@@ -110,3 +112,48 @@ def vae_loss(
     recon = reconstruction_loss(x, x_hat)
     kl = kl_gaussian(mu, logvar).sum()
     return recon + beta * kl, recon, kl
+
+
+class NegativeELBO(NamedTuple):
+    """The negative ELBO of each image and its two terms, each (N,), in nats."""
+
+    loss: torch.Tensor  # recon + beta * kl: what training minimises (its mean over the batch)
+    recon: torch.Tensor  # -log p(x|z): the Bernoulli BCE summed over an image's pixels
+    kl: torch.Tensor  # KL(q(z|x) || p(z)) = -0.5 * sum_d (1 + logvar - mu^2 - exp(logvar))
+
+
+def negative_elbo(
+    x: torch.Tensor,
+    logits: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    *,
+    beta: float = 1.0,
+) -> NegativeELBO:
+    """The one home of the VAE's loss: ``-ELBO(x) = -log p(x|z) + beta * KL(q(z|x) || N(0, I))``
+    per image, with z one sample of q(z|x) already decoded into ``logits``.
+
+    x: (N, 1, H, W) in [0, 1]; logits: (N, 1, H, W), ``x_hat = sigmoid(logits)``; mu, logvar:
+    (N, D). recon = ``BCE(x, sigmoid(logits))`` summed over pixels (computed stably from the
+    logits), kl = ``-0.5 * sum_d (1 + logvar - mu^2 - exp(logvar))``; beta = 1 is the VAE, other
+    values the beta-VAE. Returns ``NegativeELBO(loss, recon, kl)``, each (N,).
+    """
+    _check_elbo_inputs(x, logits, mu, logvar, beta)
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    kl = kl_gaussian(mu, logvar)
+    return NegativeELBO(recon + beta * kl, recon, kl)
+
+
+def _check_elbo_inputs(x, logits, mu, logvar, beta) -> None:
+    if x.shape != logits.shape:
+        raise ValueError(
+            f"x has shape {tuple(x.shape)} but logits has shape {tuple(logits.shape)}: pass the "
+            "decoder's logits for the same batch, shape (N, 1, H, W)."
+        )
+    if mu.shape != logvar.shape or mu.dim() != 2 or mu.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must both have shape "
+            f"(N, D) with N = {x.shape[0]} (x's batch size): pass the encoder's two outputs."
+        )
+    if not beta >= 0:
+        raise ValueError(f"beta must be a non-negative number, got {beta!r}.")
