@@ -29,6 +29,8 @@ COLORS = {
     "VAE-Vamp": "#e377c2",  # the MLP VAE with a VampPrior (lesson 08)
     "ex-post MoG": "#17becf",  # a mixture fitted to the codes after training (lessons 07, 08)
     "PPCA": "#bcbd22",  # the linear-Gaussian toy model of the ELBO lesson (lesson 04)
+    "PPCA-enc-full": "#6a3d9a",  # its linear encoder with a full covariance (lesson 04)
+    "PPCA-enc-diag": "#1b9e77",  # its linear encoder with a diagonal covariance (lesson 04)
     "prior": "#404040",  # N(0, I) and samples from it: dark grey, visible on a projector
     "data": "#2ca02c",  # the data / test codes
 }
