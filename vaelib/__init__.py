@@ -4,6 +4,7 @@
 - models: the autoencoder and the VAEs     - losses: reconstruction losses
 - train: the training loop, checkpoints    - figures: saving every figure under pics/
 - kl: KL divergence                        - reparam: the reparameterization trick
+- elbo: the evidence lower bound, checked on the linear-Gaussian model (exact log p(x), p(z|x))
 - evaluate: likelihood estimates           - bic: Gaussian mixtures and BIC curves
 - exercises: self-checks for each lesson's exercises
 """
