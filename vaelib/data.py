@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vaelib import validate as check
 from vaelib.runtime import fast_mode
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -222,13 +223,18 @@ class DeviceLoader:
         drop_last: bool = False,
         binarize: bool = False,
     ) -> None:
+        check.integer(batch_size, "batch_size", None)
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        check.tensor(images, "images")
         if images.dim() != 4:
             raise ValueError(f"images must have shape (N, C, H, W), got {tuple(images.shape)}.")
+        if images.dtype != torch.uint8:
+            check.floating(images, "images")  # int64 0..255 would pass unscaled
         self.x = to_float(images.to(device)) if images.dtype == torch.uint8 else images.to(device)
-        if self.x.min() < 0 or self.x.max() > 1:
-            raise ValueError("images must be uint8 or floats in [0, 1]: divide by 255 first.")
+        check.unit_interval(  # nan too: once here, so training needs no per-batch check
+            self.x, "images", "images must be uint8 or floats in [0, 1]: divide by 255 first"
+        )
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.binarize = binarize
         self.generator = torch.Generator().manual_seed(seed)
