@@ -14,7 +14,6 @@ from torch.nn import functional as F
 from vaelib import validate as check
 from vaelib.kl import kl_gaussian
 
-
 _SAME = "pass tensors of the same shape (N, 1, H, W); a target is never broadcast."
 _BCE_RANGE = "scale images by 1/255, or use mse_reconstruction_loss for unbounded data"
 

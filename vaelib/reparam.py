@@ -19,7 +19,6 @@ import torch
 
 from vaelib import validate as check
 
-
 _FINITE_FIX = (
     "check the encoder's outputs (a diverging loss or a too-large learning rate usually causes "
     "this)."
