@@ -211,7 +211,7 @@ def load_if_matching(path: str | Path, model: nn.Module, expected: dict) -> Hist
     except CheckpointError as err:
         reason = f"unusable: {err}"
     except (RuntimeError, KeyError) as err:  # a checkpoint of another architecture
-        reason = f"unusable ({str(err).splitlines()[0]})"
+        reason = f"unusable ({' '.join(str(err).split())[:300]})"
     model.load_state_dict(initial)
     print(f"training afresh: checkpoint {path} was {reason}")
     return None

@@ -153,7 +153,8 @@ def symmetric_psd(cov: torch.Tensor, name: str = "cov", *, definite: bool = True
 def integer(value: object, name: str, minimum: int | None = 1, what: str = "") -> int:
     """``value`` as an int >= ``minimum`` (any int when None): a float (even 2.0), a bool or a
     string is refused, never truncated."""
-    req = "a positive int" if minimum == 1 else "an int" + (f" >= {minimum}" if minimum else "")
+    req = "an int" + (f" >= {minimum}" if minimum is not None else "")
+    req = "a positive int" if minimum == 1 else req
     about = f" ({what})" if what else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InputTypeError(
