@@ -11,13 +11,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import random
 import re
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +86,8 @@ def case(id_: str, exc: type[BaseException], match: str, call: Callable[..., obj
     CASES.append(Case(id_, wrapped, exc, match))
 
 
+# The table is kept one row per line or two (ruff would spread each over six).
+# fmt: off
 # ------------------------------------------------------------------------------ losses
 L = losses
 case("recon/x uint8", TypeError, r"x must be a floating-point tensor, got uint8.*to_float",
@@ -609,6 +608,9 @@ case("figures.image_grid/3-D", ValueError, r"images must have shape \(N, 1, H, W
      lambda: figures.image_grid(X[:, 0], nrow=2))
 
 
+# fmt: on
+
+
 @pytest.mark.parametrize("row", CASES, ids=[c.id for c in CASES])
 def test_bad_input_gets_a_clear_error(row: Case, tmp_path, monkeypatch):
     ctx = Ctx(tmp_path, monkeypatch)
@@ -641,7 +643,9 @@ def test_empty_loader_and_nan_pixel_write_no_checkpoint(tmp_path):
     for loader in ([], [NAN_X], one_shot()):
         ckpt = tmp_path / "m.pt"
         with pytest.raises(ValueError, match="No checkpoint was written|nan or inf"):
-            T.train(VAE(latent_dim=2), loader, T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False)
+            T.train(
+                VAE(latent_dim=2), loader, T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False
+            )
         assert list(tmp_path.iterdir()) == []  # nothing, not even a temp file
     with pytest.raises(ValueError, match="contains nan"):
         data.DeviceLoader(NAN_X)  # the course's loader refuses it before training
@@ -649,7 +653,9 @@ def test_empty_loader_and_nan_pixel_write_no_checkpoint(tmp_path):
 
 def test_a_checkpoint_records_the_steps_that_ran(tmp_path):
     ckpt = tmp_path / "m.pt"
-    history = T.train(VAE(latent_dim=2), [X, X, X], T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False)
+    history = T.train(
+        VAE(latent_dim=2), [X, X, X], T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False
+    )
     _, meta = T.load_checkpoint(ckpt, VAE(latent_dim=2))
     assert meta["steps"] == 6 and len(history["loss"]) == 2
 
@@ -666,7 +672,10 @@ def test_a_foreign_checkpoint_means_retrain_and_say_why(tmp_path, capsys, blob, 
     if isinstance(blob, bytes):
         ckpt.write_bytes(blob)
     elif blob == "shapes":
-        torch.save({"state_dict": VAE(latent_dim=3).state_dict(), "history": {}, "meta": {"epochs": 1}}, ckpt)
+        torch.save(
+            {"state_dict": VAE(latent_dim=3).state_dict(), "history": {}, "meta": {"epochs": 1}},
+            ckpt,
+        )
     elif blob == "nan":
         torch.save({"state_dict": nan_state(), "history": {}, "meta": {"epochs": 1}}, ckpt)
     elif blob == "short history":
@@ -674,7 +683,9 @@ def test_a_foreign_checkpoint_means_retrain_and_say_why(tmp_path, capsys, blob, 
                     "meta": {"epochs": 1, "steps": 0}}, ckpt)  # fmt: skip
     else:
         torch.save(blob, ckpt)
-    history = T.train(VAE(latent_dim=2), [X], T.vae_loss_fn, epochs=1, checkpoint=ckpt, progress=False)
+    history = T.train(
+        VAE(latent_dim=2), [X], T.vae_loss_fn, epochs=1, checkpoint=ckpt, progress=False
+    )
     out = capsys.readouterr().out
     assert f"training afresh: checkpoint {ckpt} was" in out and reason in out
     assert len(history["loss"]) == 1
@@ -683,7 +694,9 @@ def test_a_foreign_checkpoint_means_retrain_and_say_why(tmp_path, capsys, blob, 
 
 
 def test_a_zero_byte_checkpoint_makes_train_or_load_retrain(monkeypatch, capsys):
-    monkeypatch.setitem(T.RECIPES, "tiny", T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1))
+    monkeypatch.setitem(
+        T.RECIPES, "tiny", T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1)
+    )
     monkeypatch.setattr(T, "load_dataset", lambda *args, **kwargs: (U8, torch.arange(4)))
     path = T.checkpoint_path("tiny")
     path.parent.mkdir(parents=True)
@@ -799,7 +812,10 @@ def test_files_in_an_unnamed_folder_count_only_with_the_right_checksum(tmp_path,
         (flat / f.name).symlink_to(f)
     images, _ = data.load_dataset("fashion-mnist", "test", root=flat, fast=False)  # checksums match
     assert images.shape == (10_000, 1, 28, 28)
-    with pytest.warns(UserWarning, match="not a known release of mnist"), pytest.raises(FileNotFoundError):
+    with (
+        pytest.warns(UserWarning, match="not a known release of mnist"),
+        pytest.raises(FileNotFoundError),
+    ):
         data.load_dataset("mnist", "test", root=flat, fast=False)
 
 
@@ -810,4 +826,6 @@ def test_make_data_tries_the_download_and_says_why_not(tmp_path, monkeypatch, ca
     assert data.main(["--name", "mnist", "--ensure"]) == 1
     captured = capsys.readouterr()
     assert "trying torchvision's download" in captured.out
-    assert "VAELIB_NO_DOWNLOAD=1" in captured.err and "no Debian package ships MNIST" in captured.err
+    assert (
+        "VAELIB_NO_DOWNLOAD=1" in captured.err and "no Debian package ships MNIST" in captured.err
+    )

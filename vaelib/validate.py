@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import torch
 
 TO_FLOAT = "pass vaelib.data.to_float(x) (uint8 0..255 -> float32 in [0, 1])"
-SYMMETRY_TOL = 1e-6  # relative: |cov - cov^T| <= tol * max|cov|
+SYMMETRY_ULPS = 1000  # |cov - cov^T| <= 1000 eps(dtype) max|cov|: rounding, not a wrong matrix
 
 
 class InputTypeError(TypeError, ValueError):
@@ -83,8 +83,8 @@ def batch(t: torch.Tensor, name: str, dims: int | None = None, what: str = "(N, 
 
 def finite(t: torch.Tensor, name: str, fix: str = "") -> None:
     """No nan or inf in ``t`` (a sync on a GPU)."""
-    if t.numel() and not bool(torch.isfinite(t).all()):
-        n_bad = int((~torch.isfinite(t)).sum())
+    if t.numel() and not bool(torch.isfinite(t.detach()).all()):
+        n_bad = int((~torch.isfinite(t.detach())).sum())
         raise ValueError(
             f"{name} contains nan or inf ({n_bad} values): "
             + (fix or f"drop them or find where they came from (torch.isfinite({name})).")
@@ -95,6 +95,7 @@ def unit_interval(t: torch.Tensor, name: str, fix: str = "") -> None:
     """Every entry of ``t`` in [0, 1] and none nan (a sync on a GPU)."""
     if not t.numel():
         return
+    t = t.detach()
     arg = name.split()[0]  # "x (the targets)" -> x
     if bool(torch.isnan(t).any()):
         raise ValueError(
@@ -119,7 +120,7 @@ def on_host(t: torch.Tensor) -> bool:
 
 def positive(t: torch.Tensor | float, name: str, fix: str = "") -> None:
     """Every entry > 0 (a scale: sigma, a standard deviation, a width)."""
-    t = torch.as_tensor(t)
+    t = torch.as_tensor(t).detach()
     if t.numel() and not bool((t > 0).all()):
         raise ValueError(
             f"{name} must be positive everywhere, got min {float(t.min()):.3g}: "
@@ -128,14 +129,15 @@ def positive(t: torch.Tensor | float, name: str, fix: str = "") -> None:
 
 
 def symmetric_psd(cov: torch.Tensor, name: str = "cov", *, definite: bool = True) -> None:
-    """``cov`` (D, D) symmetric within ``SYMMETRY_TOL`` and positive (semi-)definite."""
+    """``cov`` (D, D) symmetric up to rounding (``SYMMETRY_ULPS``) and positive (semi-)definite."""
     if cov.dim() != 2 or cov.shape[0] != cov.shape[1]:
         raise ValueError(f"{name} must be a square matrix (D, D), got {tuple(cov.shape)}.")
     finite(cov, name)
+    tol = SYMMETRY_ULPS * torch.finfo(cov.dtype if cov.is_floating_point() else torch.float32).eps
     c = cov.double()
     scale = max(float(c.abs().max()), 1e-300)
     asym = float((c - c.T).abs().max())
-    if asym > SYMMETRY_TOL * scale:
+    if asym > tol * scale:
         raise ValueError(
             f"{name} is not symmetric (max |{name} - {name}.T| = {asym:.3g}): a covariance "
             f"matrix is symmetric; pass ({name} + {name}.T) / 2 or recompute it (code_moments)."
