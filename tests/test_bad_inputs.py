@@ -651,6 +651,28 @@ def test_empty_loader_and_nan_pixel_write_no_checkpoint(tmp_path):
         data.DeviceLoader(NAN_X)  # the course's loader refuses it before training
 
 
+class _Tracked(torch.Tensor):
+    """A tensor that logs every read of its values back to the host (a sync on a GPU); what
+    is computed from it is tracked too."""
+
+    reads: list[str] = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in {"item", "tolist", "__bool__", "__float__", "numpy"}:
+            cls.reads.append(func.__name__)
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def test_the_finite_check_reads_the_device_once_per_epoch():
+    _Tracked.reads = []
+    x = X.as_subclass(_Tracked)
+    model = Autoencoder(latent_dim=2)
+    history = T.train(model, [x] * 5, T.ae_loss, epochs=3, progress=False)
+    assert len(history["loss"]) == 3
+    assert _Tracked.reads == ["tolist"] * 3  # one read per epoch, none per batch
+
+
 def test_a_checkpoint_records_the_steps_that_ran(tmp_path):
     ckpt = tmp_path / "m.pt"
     history = T.train(
