@@ -56,9 +56,10 @@ def remove_stale_temp_files(path: str | Path) -> list[Path]:
     removed = []
     if not path.parent.is_dir():
         return removed
-    for tmp in path.parent.glob(f"{_temp_prefix(path)}*.tmp"):
+    old_style = path.parent.glob(f".{path.name}.tmp-*")  # vaelib before 0.2: .m.pt.tmp-<pid>
+    for tmp in [*path.parent.glob(f"{_temp_prefix(path)}*.tmp"), *old_style]:
         try:
-            pid = int(tmp.name[len(_temp_prefix(path)) :].split(".")[0])
+            pid = int(tmp.name[len(_temp_prefix(path)) :].removeprefix("tmp-").split(".")[0])
         except ValueError:
             continue
         if _alive(pid):
