@@ -23,6 +23,7 @@ from torch import nn
 from torch.distributions import ContinuousBernoulli
 from torch.nn import functional as F
 
+from vaelib import validate as check
 from vaelib.kl import kl_gaussian
 
 LIKELIHOODS = ("bernoulli", "continuous_bernoulli")
@@ -35,8 +36,7 @@ def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch
     A fixed generator gives a fixed binarised test set (train sets are re-drawn every epoch:
     ``DeviceLoader(binarize=True)``).
     """
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError("x must lie in [0, 1] (pixel intensities): divide uint8 images by 255.")
+    check.floating(x, "x"), check.unit_interval(x, "x (pixel intensities)")
     return torch.bernoulli(x, generator=generator)
 
 
@@ -46,6 +46,9 @@ def log_likelihood(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> to
     Bernoulli: ``sum x log x_hat + (1 - x) log(1 - x_hat)`` (minus the deck's BCE);
     continuous Bernoulli: the same plus ``sum log C(x_hat)``.
     """
+    check.floating(x, "x"), check.floating(logits, "logits", half=True)
+    check.same_shape(x, logits, ("x", "logits"), "pass the decoder's logits for this batch.")
+    check.unit_interval(x, "x (pixel intensities)")
     if likelihood == "bernoulli":
         return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
     if likelihood == "continuous_bernoulli":
@@ -54,16 +57,14 @@ def log_likelihood(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> to
 
 
 def _check(x: torch.Tensor, k: int, likelihood: str, max_rows: int) -> None:
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int (the number of importance samples), got {k!r}.")
-    if max_rows < 1:
-        raise ValueError(f"max_rows must be at least 1, got {max_rows}.")
+    check.integer(k, "k", 1, "the number of importance samples")
+    check.integer(max_rows, "max_rows", 1, "decoder rows per step")
+    check.floating(x, "x")
     if x.dim() != 4:
         raise ValueError(f"x must have shape (N, 1, H, W), got {tuple(x.shape)}.")
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood={likelihood!r} is unknown: use one of {LIKELIHOODS}.")
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError("x must lie in [0, 1]: divide uint8 images by 255.")
+    check.unit_interval(x, "x (pixel intensities)")
     if likelihood == "bernoulli" and not torch.all((x == 0) | (x == 1)):
         raise ValueError(
             "likelihood='bernoulli' is a normalised likelihood only for binary pixels, and x "
@@ -144,6 +145,8 @@ def negative_elbo(
     grey pixels as a loss, even where it is not a likelihood)."""
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood={likelihood!r} is unknown: use one of {LIKELIHOODS}.")
+    check.floating(x, "x"), check.batch(x, "x", 4, "(N, 1, H, W)")
+    check.unit_interval(x, "x (pixel intensities)")
     model.eval()
     mu, logvar = model.encode(x)
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)

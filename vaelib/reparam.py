@@ -17,32 +17,24 @@ from typing import NamedTuple
 
 import torch
 
+from vaelib import validate as check
+
+_FINITE_FIX = (
+    "check the encoder's outputs (a diverging loss or a too-large learning rate usually causes "
+    "this)."
+)
+
 
 def _check_pair(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str]) -> None:
-    for name, t in zip(names, (a, b), strict=True):
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            got = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
-            raise ValueError(f"{name} must be a floating-point tensor, got {got}: use .float().")
-    if a.shape != b.shape:
-        raise ValueError(
-            f"{names[0]} has shape {tuple(a.shape)} but {names[1]} has shape {tuple(b.shape)}: "
-            f"pass one {names[1]} per {names[0]}, both (..., D)."
-        )
-
-
-def _check_finite(t: torch.Tensor, name: str) -> None:
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(
-            f"{name} contains nan or inf: check the encoder's outputs (a diverging loss or a "
-            "too-large learning rate usually causes this)."
-        )
+    check.floating(a, names[0], half=True), check.floating(b, names[1], half=True)
+    check.same_shape(a, b, names, f"pass one {names[1]} per {names[0]}, both (..., D).")
 
 
 def _sums_are_finite(*tensors: torch.Tensor) -> bool:
     """A cheap screen: nan and inf propagate through a sum, so finite sums mean finite entries.
 
     One reduction per tensor and one read of a single number. A sum can also overflow (huge
-    but finite entries); callers then run the exact ``_check_finite``, so that is no error.
+    but finite entries); callers then run the exact ``check.finite``, so that is no error.
     """
     with torch.no_grad():
         return math.isfinite(float(sum(t.sum() for t in tensors)))
@@ -73,8 +65,8 @@ def reparameterize(
     if check_finite is None:
         check_finite = mu.device.type == "cpu" and not torch.compiler.is_compiling()
     if check_finite and not _sums_are_finite(mu, logvar):
-        _check_finite(mu, "mu")  # the slow, exact check runs only when the screen fires
-        _check_finite(logvar, "logvar")
+        check.finite(mu, "mu", _FINITE_FIX)  # the exact check runs only when the screen fires
+        check.finite(logvar, "logvar", _FINITE_FIX)
     # logvar, not sigma: unconstrained and stable.
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + torch.exp(0.5 * logvar) * eps
@@ -105,14 +97,11 @@ def _draw_eps(
     mu: torch.Tensor, sigma: torch.Tensor, n: int, generator: torch.Generator | None
 ) -> torch.Tensor:
     _check_pair(mu, sigma, ("mu", "sigma"))
-    _check_finite(mu, "mu")
-    _check_finite(sigma, "sigma")
+    check.finite(mu, "mu", _FINITE_FIX), check.finite(sigma, "sigma", _FINITE_FIX)
     if mu.dim() == 0:
         raise ValueError("mu is a scalar: pass shape (..., D), e.g. mu.reshape(1) for one dim.")
-    if not bool((sigma > 0).all()):
-        raise ValueError("sigma must be positive everywhere: pass a standard deviation > 0.")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an int >= 2 (a standard error needs two samples), got {n!r}.")
+    check.positive(sigma, "sigma")
+    check.integer(n, "n", 2, "a standard error needs two samples")
     return torch.randn((n, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
 
 
@@ -190,7 +179,10 @@ def z2_gradient_variance(mu: torch.Tensor, sigma: torch.Tensor) -> dict[str, tor
     Returns ``{"score": (2, ...), "pathwise": (2, ...)}``, index 0 for mu, 1 for sigma.
     The variance of an n-sample estimate is these divided by n.
     """
-    mu, sigma = torch.as_tensor(mu), torch.as_tensor(sigma)
+    mu = torch.as_tensor(mu, dtype=torch.get_default_dtype()) if not torch.is_tensor(mu) else mu
+    sigma = torch.as_tensor(sigma, dtype=mu.dtype) if not torch.is_tensor(sigma) else sigma
+    check.floating(mu, "mu"), check.floating(sigma, "sigma")
+    check.finite(mu, "mu"), check.positive(sigma, "sigma")
     m2, s2 = mu.pow(2), sigma.pow(2)
     pathwise = torch.stack([4 * s2, 4 * (m2 + 2 * s2)])
     score = torch.stack(
@@ -231,9 +223,8 @@ def fit_gaussian(
     _check_pair(mu, logvar, ("mu", "logvar"))
     if mu.dim() != 1:
         raise ValueError(f"mu must have shape (D,), got {tuple(mu.shape)}: fit one q at a time.")
-    for name, value in (("steps", steps), ("n_samples", n_samples)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    check.integer(steps, "steps"), check.integer(n_samples, "n_samples")
+    check.number(lr, "lr", minimum=0, strict=True)
     mu = mu.detach().clone().requires_grad_(True)
     logvar = logvar.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([mu, logvar], lr=lr)
