@@ -32,6 +32,8 @@ COLORS = {
     "PPCA": "#bcbd22",  # the linear-Gaussian toy model of the ELBO lesson (lesson 04)
     "prior": "#404040",  # N(0, I) and samples from it: dark grey, visible on a projector
     "data": "#2ca02c",  # the data / test codes
+    "score function": "#a6761d",  # the score-function (REINFORCE) estimator (lesson 05)
+    "pathwise": "#1b9e77",  # the pathwise (reparameterized) estimator (lesson 05)
     "prior hole": "#ff00ff",  # prior samples / grid points far from every code (lesson 06)
 }
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*$")
