@@ -116,3 +116,7 @@ def test_reparameterize_refuses_the_library(capsys):
     verdict(capsys, ex.check_reparameterize(via_module), "Not yet:", "write it yourself")
     assert reparam.reparameterize is lib_reparameterize  # restored after the check
     assert not ex.check_reparameterize(None)
+
+
+def test_passing_the_library_function_itself_is_not_accepted(capsys):
+    verdict(capsys, ex.check_reparameterize(reparam.reparameterize), "Not yet:")

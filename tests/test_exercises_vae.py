@@ -164,3 +164,7 @@ def test_log_mean_exp_has_no_library_shortcut_and_needs_an_answer(capsys):
     assert not ex.check_log_mean_exp(None)
     assert "No answer yet" in capsys.readouterr().out
     verdict(capsys, ex.check_log_mean_exp(lambda w: None), "Not yet:", "returns None")
+
+
+def test_passing_the_library_function_itself_is_not_accepted(capsys):
+    verdict(capsys, ex.check_negative_elbo(losses.negative_elbo), "Not yet:")

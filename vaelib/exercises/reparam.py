@@ -140,7 +140,8 @@ def check_reparameterize(
         return False
     from vaelib import reparam
 
-    with refuse_shortcut(fn, (reparam, "reparameterize")):
+    with refuse_shortcut(fn, (reparam, "reparameterize")) as stand_in:
+        fn = stand_in or fn  # a stand-in when fn is the library function itself
         for mu, logvar, eps in _reparam_cases():
             got = call_student(fn, mu, logvar, eps, none_hint="write its body and return z.")
             if isinstance(got, str):

@@ -108,7 +108,8 @@ def check_negative_elbo(
     """
     if unanswered(fn, "your function"):
         return False
-    with refuse_shortcut(fn, *_shortcuts()):
+    with refuse_shortcut(fn, *_shortcuts()) as stand_in:
+        fn = stand_in or fn  # a stand-in when fn is the library function itself
         for x, logits, mu, logvar in _elbo_cases():
             got = call_student(fn, x, logits, mu, logvar, none_hint="write its body.")
             if isinstance(got, str):
@@ -151,7 +152,8 @@ def check_blind_decoder_nats(fn: Callable[[torch.Tensor], object] | None) -> boo
     """
     if unanswered(fn, "your function"):
         return False
-    with refuse_shortcut(fn, *_shortcuts()):
+    with refuse_shortcut(fn, *_shortcuts()) as stand_in:
+        fn = stand_in or fn  # a stand-in when fn is the library function itself
         for x in _blind_cases():
             got = call_student(fn, x, none_hint="write its body and return the number.")
             if isinstance(got, str):
