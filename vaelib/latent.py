@@ -12,9 +12,14 @@ far decoded samples are from real images.
 - ``nearest_distance(x, reference)``, ``mean_nearest_distance(x, reference)``: the Euclidean
   distance from each image (or code) to its nearest neighbour in a reference set, batched
   with ``torch.cdist``; the course's measure of how far samples are from real data.
+- ``code_spacing(z, quantile)``, ``prior_holes(z_prior, z, quantile)``: the prior-hole
+  measure of a VAE, the share of prior samples that land farther from every code than codes
+  lie from each other.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -259,3 +264,67 @@ def mean_nearest_distance(
     the first and badly on the second.
     """
     return float(nearest_distance(x, reference, batch_size=batch_size).mean())
+
+
+# ----------------------------------------------------------------------------- prior holes
+
+
+@torch.no_grad()
+def code_spacing(z: torch.Tensor, quantile: float = 0.99, *, batch_size: int = 1024) -> float:
+    """How far apart the codes lie: the ``quantile`` of ``s_n = min_{m != n} ||z_n - z_m||_2``,
+    each code's distance to its nearest *other* code. z: (N, D), N >= 2.
+
+    With ``quantile = 0.99``, 99% of the codes have a neighbour closer than the spacing.
+    """
+    _check_codes(z)
+    _check_batch_size(batch_size)
+    if z.shape[0] < 2:
+        raise ValueError(f"z has {z.shape[0]} code: a spacing needs at least 2 codes.")
+    _check_quantile(quantile)
+    z = z.float()
+    nearest = torch.empty(z.shape[0], device=z.device)
+    for i in range(0, z.shape[0], batch_size):
+        d = torch.cdist(z[i : i + batch_size], z)  # (B, N)
+        rows = torch.arange(d.shape[0], device=z.device)
+        d[rows, rows + i] = float("inf")  # a code is not its own neighbour
+        nearest[i : i + batch_size] = d.min(dim=1).values
+    return float(torch.quantile(nearest, quantile))
+
+
+class PriorHoles(NamedTuple):
+    """The prior-hole measure (``prior_holes``): ``in_hole`` (M,) bool, one per prior sample;
+    ``fraction`` = in_hole's mean; ``radius`` = the code spacing; ``expected`` = 1 - quantile,
+    about the fraction when the prior samples and the codes come from the same distribution."""
+
+    fraction: float
+    in_hole: torch.Tensor
+    radius: float
+    expected: float
+
+
+def prior_holes(z_prior: torch.Tensor, z: torch.Tensor, quantile: float = 0.99) -> PriorHoles:
+    """The prior-hole problem of a VAE, as a number: the share of prior samples
+    ``z_prior ~ p(z)`` (M, D) whose nearest code in ``z`` (N, D) (e.g. the test set's mu(x)) is
+    farther than the codes' own spacing ``r = code_spacing(z, quantile)``:
+
+        fraction = (1/M) sum_m [ min_n ||z_prior_m - z_n||_2 > r ].
+
+    A prior sample in a hole decodes from a region no image was encoded to. If the codes filled
+    the prior (the same distribution), about ``1 - quantile`` of the samples would land that far
+    by chance (``expected``); a fraction well above it means prior mass where no code lies.
+    """
+    _check_codes(z_prior, "z_prior")
+    _check_codes(z)
+    if z_prior.shape[1] != z.shape[1]:
+        raise ValueError(
+            f"z_prior has {z_prior.shape[1]} dimensions but z has {z.shape[1]}: draw prior samples "
+            "in the codes' latent space, torch.randn(M, z.shape[1])."
+        )
+    radius = code_spacing(z, quantile)
+    in_hole = nearest_distance(z_prior, z) > radius
+    return PriorHoles(float(in_hole.float().mean()), in_hole, radius, 1.0 - quantile)
+
+
+def _check_quantile(quantile: float) -> None:
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must lie strictly between 0 and 1, e.g. 0.99, got {quantile}.")

@@ -245,12 +245,18 @@ def fit_gaussian(
 # ----------------------------------------------------------------------------- picture
 
 
-def plot_computation_graph(ax, reparameterized: bool) -> None:
+CAPTION = "black: forward pass    red dashed: backward pass (gradients)"
+
+
+def plot_computation_graph(
+    ax, reparameterized: bool, fontsize: float = 11, caption: bool = True
+) -> None:
     """Draw the VAE's sampling step as a computation graph on the matplotlib axes ``ax``.
 
     Boxes are the nodes (blue: the encoder's outputs, pink dashed: a random draw). Forward
     arrows are black; the backward pass (gradients of the loss) is red and dashed, crossed
-    out where sampling blocks it.
+    out where sampling blocks it. ``fontsize`` (points) sets every label's size; ``caption``
+    adds the line saying so under the graph (a figure with two graphs may write it once).
     """
     ax.set(xlim=(0, 1), ylim=(0, 1))
     ax.set_axis_off()
@@ -261,7 +267,7 @@ def plot_computation_graph(ax, reparameterized: bool) -> None:
     }
 
     def node(x, y, text, kind):
-        return ax.text(x, y, text, ha="center", va="center", fontsize=11, bbox=style[kind])
+        return ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, bbox=style[kind])
 
     def arrow(a, b, backward=False, blocked=False):
         (xa, ya), (xb, yb) = a.get_position(), b.get_position()
@@ -280,24 +286,31 @@ def plot_computation_graph(ax, reparameterized: bool) -> None:
         if blocked:
             mid = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
             ax.text(
-                *mid, "X", color="#d62728", fontsize=18, weight="bold", ha="center", va="center"
+                *mid,
+                "X",
+                color="#d62728",
+                fontsize=1.6 * fontsize,
+                weight="bold",
+                ha="center",
+                va="center",
             )
 
-    mu = node(0.12, 0.78, "$\\mu$\n(encoder)", "param")
-    sigma = node(0.12, 0.32, "$\\sigma$\n(encoder)", "param")
-    loss = node(0.88, 0.55, r"loss $f(z)$", "op")
+    mu = node(0.1, 0.8, "$\\mu$\n(encoder)", "param")
+    sigma = node(0.1, 0.3, "$\\sigma$\n(encoder)", "param")
+    loss = node(0.9, 0.55, r"loss $f(z)$", "op")
     if reparameterized:
-        z = node(0.5, 0.55, r"$z = \mu + \sigma \odot \epsilon$", "op")
-        eps = node(0.5, 0.12, r"$\epsilon \sim \mathcal{N}(0, I)$", "random")
+        z = node(0.47, 0.55, r"$z = \mu + \sigma \odot \epsilon$", "op")
+        eps = node(0.47, 0.1, r"$\epsilon \sim \mathcal{N}(0, I)$", "random")
         arrow(eps, z)
         title = "After: the randomness is an input,\ngradients reach $\\mu$ and $\\sigma$"
     else:
-        z = node(0.5, 0.55, "sample\n" r"$z \sim \mathcal{N}(\mu, \sigma^2)$", "random")
+        z = node(0.47, 0.55, "sample\n" r"$z \sim \mathcal{N}(\mu, \sigma^2)$", "random")
         title = "Before: z is sampled,\nno gradient reaches $\\mu$ or $\\sigma$"
     for parent in (mu, sigma):
         arrow(parent, z)
         arrow(parent, z, backward=True, blocked=not reparameterized)
     arrow(z, loss)
     arrow(z, loss, backward=True)
-    ax.set_title(title)
-    ax.text(0.0, -0.04, "black: forward pass    red dashed: backward pass (gradients)", fontsize=8)
+    ax.set_title(title, fontsize=fontsize)
+    if caption:
+        ax.text(0.0, -0.06, CAPTION, fontsize=fontsize)
