@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import matplotlib
 import pytest
+
+# Headless in pytest's own process only: an environment variable (MPLBACKEND=Agg) would be
+# inherited by the kernels that nbval and JupyterLab start, and they would show no figure.
+matplotlib.use("Agg")
 
 
 @pytest.fixture(autouse=True)
