@@ -18,3 +18,7 @@ def _isolated_outputs(tmp_path, monkeypatch):
     monkeypatch.setenv("VAELIB_FAST", "1")
     monkeypatch.setenv("VAELIB_NO_DOWNLOAD", "1")
     monkeypatch.delenv("VAELIB_DEVICE", raising=False)
+
+
+# JupyterLab and browser fixtures (a copy of the clone, `make lab`, chromium): see tests/_lab.py.
+from _lab import browser, course_clone, lab_server  # noqa: E402, F401
