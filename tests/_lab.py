@@ -220,18 +220,26 @@ def lab_page(browser, server: LabServer, path: str, viewport=(1280, 900)):
     page.set_default_timeout(60_000)
     page.goto(f"{server.url}/lab/tree/{path}?token={server.token}")
     page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
+    deadline = time.monotonic() + STARTUP_S  # the page's websocket is connected to its kernel
+    while not any(
+        s["path"] == path and s["kernel"]["connections"] > 0 for s in server.api("GET", "sessions")
+    ):
+        assert time.monotonic() < deadline, f"the Lab page never connected to a kernel for {path}"
+        time.sleep(0.5)
     wait_kernel_idle(page)
     return page
 
 
 def wait_kernel_idle(page, timeout_ms: int = 120_000) -> None:
-    """Wait until the notebook's kernel indicator says idle."""
+    """Wait until the status bar says the kernel is idle (the toolbar's indicator alone says
+    idle before the page has connected to its kernel)."""
     page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) [data-status="idle"]').first.wait_for(
         timeout=timeout_ms
     )
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=timeout_ms)
 
 
-def run_all_cells(page, timeout_ms: int = 180_000) -> None:
+def run_all_cells(page, timeout_ms: int = 90_000) -> None:
     """Run > Run All Cells, as a student does, then wait until every code cell has run."""
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
