@@ -27,7 +27,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -117,6 +117,7 @@ class LabServer:
     clone: Path
     proc: subprocess.Popen
     log: Path
+    made: dict[str, str] = field(default_factory=dict)  # work/*.ipynb as make lab made them
 
     def api(self, method: str, path: str, body: dict | None = None):
         """Call the server's REST API (JSON in, JSON out)."""
@@ -130,6 +131,11 @@ class LabServer:
         with urllib.request.urlopen(req, timeout=30) as resp:
             text = resp.read().decode()
         return json.loads(text) if text else None
+
+    def close_sessions(self) -> None:
+        """Shut down every session's kernel (a closed browser tab leaves its kernel running)."""
+        for session in self.api("GET", "sessions"):
+            self.api("DELETE", f"sessions/{session['id']}")
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
@@ -173,6 +179,7 @@ def lab_server(course_clone, tmp_path_factory):
                 if time.monotonic() > deadline:
                     pytest.fail(f"make lab did not answer in {STARTUP_S} s:\n{server.log_tail()}")
                 time.sleep(0.5)
+        server.made = {p.name: p.read_text() for p in (course_clone / "work").glob("*.ipynb")}
         yield server
     finally:
         stop(server)

@@ -44,6 +44,7 @@ def test_lesson_in_the_lab_shows_every_figure_in_a_browser(browser, lab_server, 
         assert page.locator(IMAGES).count() >= saves > 0
     finally:
         page.close()
+        lab_server.close_sessions()
 
 
 @pytest.fixture(scope="session")

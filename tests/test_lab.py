@@ -90,7 +90,7 @@ def run_cells(server, kernel_id: str, sources: list[str]) -> list[list[dict]]:
 
 def test_make_lab_workspace_is_the_students_own(lab_server):
     work = lab_server.clone / "work"
-    lesson = nbformat.read(work / LESSON, as_version=4)
+    lesson = nbformat.reads(lab_server.made[LESSON], as_version=4)  # before any test ran it
     committed = nbformat.read(lab_server.clone / "notebooks" / LESSON, as_version=4)
     assert all(c.get("outputs", []) == [] for c in lesson.cells if c.cell_type == "code")
     assert not any(workspace.is_solution(c) for c in lesson.cells)
@@ -98,6 +98,9 @@ def test_make_lab_workspace_is_the_students_own(lab_server):
     listing = lab_server.api("GET", "contents")  # the Lab serves work/, nothing else
     names = {item["name"] for item in listing["content"]}
     assert LESSON in names and "notebooks" not in names and "vaelib" not in names
+    if (lab_server.clone / "solutions").is_dir():  # linked as work/solutions, served by the Lab
+        served = {item["name"] for item in lab_server.api("GET", "contents/solutions")["content"]}
+        assert served == {p.name for p in (lab_server.clone / "solutions").iterdir()}
     spec = lab_server.api("GET", "kernelspecs")["kernelspecs"]["python3"]["spec"]
     assert spec["env"]["PYTHONPATH"] == str(lab_server.clone)
     assert spec["env"]["VAELIB_PICS"] == str(work / "pics")
