@@ -80,13 +80,16 @@ def copy_working_tree(target: Path) -> Path:
 
 
 def student_env(**extra: str) -> dict[str, str]:
-    """A student's shell: no make or test variables inherited from the test run."""
+    """A student's shell: no make or test variables inherited from the test run (VENV: the
+    environment this run uses, which is the Makefile's default unless a maintainer chose one)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHONPATH", "JUPYTER_PATH"}
         and not k.startswith("PYTEST_")
     }
+    if (ROOT / ".venv").exists():  # the venv this test runs in, shared by the copies
+        env["VENV"] = str((ROOT / ".venv").resolve())
     env.update(extra)
     return env
 
