@@ -156,9 +156,16 @@ def lab_server(course_clone, tmp_path_factory):
         f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.port_retries=0 "
         f"--IdentityProvider.token={token}"
     )
-    log = tmp_path_factory.mktemp("lab") / "make-lab.log"
+    state = tmp_path_factory.mktemp("lab")
+    log = state / "make-lab.log"
     # MPLBACKEND=Agg as a student's shell might have it: make lab must not pass it to kernels.
-    env = student_env(VAELIB_FAST="1", MPLBACKEND="Agg")
+    # The Lab's layout and settings go to the temporary folder, not the user's ~/.jupyter/lab.
+    env = student_env(
+        VAELIB_FAST="1",
+        MPLBACKEND="Agg",
+        JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
+        JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
+    )
     with log.open("wb") as out:
         proc = subprocess.Popen(
             ["make", "lab", f"LAB_ARGS={lab_args}"],

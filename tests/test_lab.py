@@ -59,8 +59,8 @@ def run_cells(server, kernel_id: str, sources: list[str]) -> list[list[dict]]:
                 {"code": source, "silent": False, "store_history": True, "allow_stdin": False},
                 session,
             )
-            parts = [json.dumps(msg[k]).encode() for k in ("header", "parent_header")]
-            parts += [json.dumps(msg[k]).encode() for k in ("metadata", "content")]
+            keys = ("header", "parent_header", "metadata", "content")
+            parts = [json.dumps(msg[k]).encode() for k in keys]
             ws.send_binary(serialize_msg_to_ws_v1(parts, "shell"))
             outputs, idle, replied = [], False, False
             while not (idle and replied):
