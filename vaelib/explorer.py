@@ -151,8 +151,12 @@ class LatentExplorer:
         return fig
 
     def _draw_map(self, ax, points: torch.Tensor) -> None:
-        colour = {"color": "#2ca02c"} if self.labels is None else {"c": self.labels.numpy()}
-        ax.scatter(*self.codes.T.numpy(), s=3, cmap="tab10", alpha=0.5, rasterized=True, **colour)
+        colour = (
+            {"color": "#2ca02c"}
+            if self.labels is None
+            else {"c": self.labels.numpy(), "cmap": "tab10"}
+        )
+        ax.scatter(*self.codes.T.numpy(), s=3, alpha=0.5, rasterized=True, **colour)
         ax.scatter(*points.T.numpy(), zorder=3, **_CROSS)
         ax.set(xlim=(-self.limit, self.limit), ylim=(-self.limit, self.limit), aspect="equal",
                xlabel="$z_1$", ylabel="$z_2$", title="test codes (colour: class)")  # fmt: skip
