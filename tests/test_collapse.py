@@ -85,3 +85,27 @@ def test_elbo_loss_trains_an_attached_mixture_prior():
         ELBOLoss(prior=torch.nn.Linear(2, 2))
     with pytest.raises(ValueError, match="must be >= 0"):
         ELBOLoss(-1.0)
+
+
+def test_check_active_units(capsys):
+    from vaelib import collapse
+    from vaelib.exercises import collapse as ex
+
+    def right(mu, logvar, threshold):
+        kl_d = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)
+        return int((kl_d > threshold).sum())
+
+    assert ex.check_active_units(right)
+    assert capsys.readouterr().out.startswith("Right:")
+    assert not ex.check_active_units(lambda mu, logvar, t: int((mu.var(0) > t).sum()))
+    assert "Var mu_d" in capsys.readouterr().out
+    assert not ex.check_active_units(lambda mu, logvar, t: mu.shape[1] - right(mu, logvar, t))
+    assert "collapsed" in capsys.readouterr().out
+    total = lambda mu, logvar, t: int((0.5 * (mu**2 + logvar.exp() - 1 - logvar)).sum(1).mean() > t)  # noqa: E731
+    assert not ex.check_active_units(total)
+    assert "one KL per dimension" in capsys.readouterr().out
+    shortcut = lambda mu, logvar, t: collapse.active_units(collapse.kl_per_dimension(mu, logvar), t)  # noqa: E731
+    assert not ex.check_active_units(shortcut)
+    assert "write it yourself" in capsys.readouterr().out
+    assert not ex.check_active_units(lambda mu, logvar, t: None)
+    assert "returns None" in capsys.readouterr().out
