@@ -47,7 +47,8 @@ class LatentExplorer:
 
     model: a trained VAE (``decode``: z (N, D) -> x_hat (N, 1, H, W), ``latent_dim``).
     train_images: (M, 1, H, W), uint8 or floats in [0, 1], searched for the nearest image.
-    codes (N, 2) and labels (N,): the test codes drawn on the map (D = 2 only).
+    codes (N, 2) and labels (N,): the test codes drawn on the map (D = 2 only), with
+    ``class_names[label]`` in the legend (e.g. ``data.CLASSES["fashion-mnist"]``).
     z0 (D,): the point a traversal starts from (D > 2; zeros, the prior's mean, by default).
     limit: the sliders run over ``[-limit, limit]``.
     """
@@ -61,11 +62,13 @@ class LatentExplorer:
         labels: torch.Tensor | None = None,
         z0: torch.Tensor | None = None,
         limit: float = 3.0,
+        class_names: tuple[str, ...] | None = None,
     ) -> None:
         self.model, self.latent_dim, self.limit = model, int(model.latent_dim), float(limit)
         self.mode = "map" if self.latent_dim == 2 else "traversal"
         self.train_images = self._check_images(train_images)
         self.codes, self.labels = self._check_codes(codes, labels)
+        self.class_names = class_names
         self.z0 = torch.zeros(self.latent_dim) if z0 is None else z0.detach().float().cpu()
         if self.z0.shape != (self.latent_dim,):
             raise ValueError(
@@ -142,7 +145,7 @@ class LatentExplorer:
         self.caption.value = f"<b>z = ({point}{more})</b>: decoded, and the nearest training image"
 
     def _draw_context(self, z: torch.Tensor) -> Figure:
-        fig = Figure(figsize=(5, 4.4) if self.mode == "map" else (8, 1.6), layout="constrained")
+        fig = Figure(figsize=(6.5, 4.4) if self.mode == "map" else (8, 1.6), layout="constrained")
         ax = fig.add_subplot()
         if self.mode == "map":
             self._draw_map(ax, z[None])
@@ -156,8 +159,13 @@ class LatentExplorer:
             if self.labels is None
             else {"c": self.labels.numpy(), "cmap": "tab10"}
         )
-        ax.scatter(*self.codes.T.numpy(), s=3, alpha=0.5, rasterized=True, **colour)
+        codes = ax.scatter(*self.codes.T.numpy(), s=3, alpha=0.5, rasterized=True, **colour)
         ax.scatter(*points.T.numpy(), zorder=3, **_CROSS)
+        if self.labels is not None:
+            handles, names = codes.legend_elements()
+            if self.class_names is not None:
+                names = [self.class_names[int(k)] for k in self.labels.unique().sort().values]
+            ax.legend(handles, names, title="class", loc="center left", bbox_to_anchor=(1, 0.5))
         ax.set(xlim=(-self.limit, self.limit), ylim=(-self.limit, self.limit), aspect="equal",
                xlabel="$z_1$", ylabel="$z_2$", title="test codes (colour: class)")  # fmt: skip
 
@@ -194,8 +202,8 @@ class LatentExplorer:
                 points = torch.linspace(-0.8, 0.8, 5)[:, None].repeat(1, 2) * self.limit
             x_hat = self.decode(points)
             near = self.train_images[self.nearest(x_hat)]
-            fig = plt.figure(figsize=(13, 5), layout="constrained")
-            left, right = fig.subfigures(1, 2, width_ratios=[1, 1.5])
+            fig = plt.figure(figsize=(15, 5.5), layout="constrained")
+            left, right = fig.subfigures(1, 2, width_ratios=[1.3, 1.5])
             ax = left.subplots()
             self._draw_map(ax, points)
             for i, p in enumerate(points.tolist()):
