@@ -17,6 +17,7 @@ Cunningham 2019), a true density on [0, 1] with the same shape plus a normaliser
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -82,14 +83,18 @@ def log_weights(
     likelihood: str = "bernoulli",
     generator: torch.Generator | None = None,
     max_rows: int = 32768,
+    log_prior: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The importance log-weights ``log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)``.
 
     x: (N, 1, H, W); returns (N, k). ``z_i = mu + sigma * eps_i`` with ``eps_i ~ N(0, I)``
     drawn from ``generator``; at most ``max_rows`` decoder rows at a time (memory stays
-    bounded for any k).
+    bounded for any k). ``log_prior``: a callable ``z (M, D) -> log p(z) (M,)`` for a prior
+    other than N(0, I) (e.g. ``priors.MixturePrior(...).log_prob``, lesson 08); None is N(0, I).
     """
     _check(x, k, likelihood, max_rows)
+    if log_prior is not None and not callable(log_prior):
+        raise TypeError(f"log_prior must be a callable z (M, D) -> (M,), got {type(log_prior)}.")
     model.eval()
     out = []
     chunk = max(1, max_rows // k)  # examples per step
@@ -104,11 +109,14 @@ def log_weights(
             eps = torch.randn(n, m, d, generator=generator, device=mu.device, dtype=mu.dtype)
             z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps  # (n, m, d)
             log_q = -0.5 * (eps.pow(2) + logvar[:, None] + _LOG_2PI).sum(-1)
-            log_prior = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+            if log_prior is None:
+                log_p = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+            else:
+                log_p = log_prior(z.reshape(n * m, d)).view(n, m)
             logits = model.decode_logits(z.reshape(n * m, d))
             x_rep = xs.repeat_interleave(m, dim=0)
             log_px = log_likelihood(x_rep, logits, likelihood).view(n, m)
-            parts.append(log_px + log_prior - log_q)
+            parts.append(log_px + log_p - log_q)
         out.append(torch.cat(parts, dim=1))
     return torch.cat(out)
 
@@ -121,14 +129,19 @@ def iwae_log_likelihood(
     likelihood: str = "bernoulli",
     generator: torch.Generator | None = None,
     max_rows: int = 32768,
+    log_prior: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The IWAE estimate of ``log p(x)`` per example, in nats: x (N, 1, H, W) -> (N,).
 
     ``L_k = logsumexp_i(log w_i) - log k`` over k samples ``z_i ~ q(z|x)`` (see
     ``log_weights``); k = 1 is a one-sample ELBO, and the estimate rises with k. Batched so
-    that k = 1000 fits in memory (``max_rows`` decoder rows at a time).
+    that k = 1000 fits in memory (``max_rows`` decoder rows at a time). ``log_prior``: the
+    model's prior as a callable ``z (M, D) -> (M,)``, N(0, I) when None (see ``log_weights``).
     """
-    log_w = log_weights(model, x, k, likelihood=likelihood, generator=generator, max_rows=max_rows)
+    log_w = log_weights(
+        model, x, k, likelihood=likelihood, generator=generator, max_rows=max_rows,
+        log_prior=log_prior,
+    )  # fmt: skip
     return torch.logsumexp(log_w, dim=1) - math.log(k)
 
 
