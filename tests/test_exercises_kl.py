@@ -160,38 +160,58 @@ def test_gaussian_kl_wrong(wrong, hint, capsys):
     assert out.startswith("Not yet: ") and hint in out, out
 
 
-def vae_kl_right(mu, logvar):
-    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=-1)
+def kl_diagonal_right(mu, logvar, mu_p, logvar_p):
+    per_dim = logvar_p - logvar + (logvar.exp() + (mu - mu_p).pow(2)) / logvar_p.exp() - 1
+    return 0.5 * per_dim.sum(dim=-1)
 
 
-def test_vae_kl_term_right(capsys):
-    assert ex.check_vae_kl_term(vae_kl_right)
+def test_kl_diagonal_right(capsys):
+    assert ex.check_kl_diagonal(kl_diagonal_right)
     assert said(capsys).startswith("Right: ")
+
+
+def test_kl_diagonal_matches_torch_distributions():
+    from torch import distributions as D
+
+    for mu, logvar, mu_p, logvar_p in ex._kl_diagonal_inputs():
+        q = D.Independent(D.Normal(mu, (0.5 * logvar).exp()), 1)
+        p = D.Independent(D.Normal(mu_p.expand_as(mu), (0.5 * logvar_p).exp().expand_as(mu)), 1)
+        torch.testing.assert_close(
+            ex._kl_diagonal(mu, logvar, mu_p, logvar_p).sum(-1), D.kl_divergence(q, p)
+        )
 
 
 @pytest.mark.parametrize(
     ("wrong", "hint"),
     [
-        (lambda mu, lv: vae_kl_right(mu, lv).sum(), "last dimension"),
-        (lambda mu, lv: -vae_kl_right(mu, lv), "sign"),
-        (lambda mu, lv: -0.5 * (1 + lv - mu**2 - lv.exp()).mean(-1), "don't average"),
-        (lambda mu, lv: -0.5 * (1 + 2 * lv - mu**2 - (2 * lv).exp()).sum(-1), "log sigma^2"),
-        (lambda mu, lv: -0.5 * (1 + lv - mu - lv.exp()).sum(-1), "wrong for shape"),
-        (lambda mu, lv: vae_kl_right(mu, lv)[:, None], "return shape"),
+        (lambda *a: kl_diagonal_right(*a).sum(), "last dimension"),
+        (lambda *a: -kl_diagonal_right(*a), "sign"),
+        (lambda mu, lv, mp, lp: kl_diagonal_right(mp, lp, mu, lv), "D_KL(p || q)"),
+        (lambda mu, lv, mp, lp: -0.5 * (1 + lv - mu**2 - lv.exp()).sum(-1), "N(0, I)"),
+        (
+            lambda mu, lv, mp, lp: 0.5 * (lp - lv + lv.exp() + (mu - mp) ** 2 - 1).sum(-1),
+            "prior's variance",
+        ),
+        (
+            lambda mu, lv, mp, lp: kl_diagonal_right(mu, lv, mp, lp) + 0.5 * (lp - lv).sum(-1),
+            "mind the 1/2",
+        ),
+        (lambda mu, lv, mp, lp: kl_diagonal_right(mu, lv, mp, lp)[:, None], "return shape"),
+        (lambda *a: None, "returns None"),
     ],
 )
-def test_vae_kl_term_wrong(wrong, hint, capsys):
-    assert not ex.check_vae_kl_term(wrong)
+def test_kl_diagonal_wrong(wrong, hint, capsys):
+    assert not ex.check_kl_diagonal(wrong)
     out = said(capsys)
     assert out.startswith("Not yet: ") and hint in out, out
 
 
-def test_vae_kl_term_refuses_the_library_and_tests_unseen_shapes(capsys):
-    assert not ex.check_vae_kl_term(lambda mu, lv: kl.kl_gaussian(mu, lv))
+def test_kl_diagonal_refuses_the_library_and_tests_unseen_inputs(capsys):
+    assert not ex.check_kl_diagonal(lambda mu, lv, mp, lp: kl.kl_gaussian(mu, lv, mp, lp))
     assert said(capsys).startswith("Not yet: write it yourself")
-    # right only for the (7, 3) batch a student might copy from somewhere: fails on others
-    fixed = vae_kl_right(*ex._vae_kl_inputs()[0])
-    assert not ex.check_vae_kl_term(lambda mu, lv: fixed)
+    # per dimension right, but the mean over dimensions for the N(0, I) prior only
+    fixed = kl_diagonal_right(*ex._kl_diagonal_inputs()[0])
+    assert not ex.check_kl_diagonal(lambda *a: fixed)
     assert "Not yet: " in said(capsys)
 
 
@@ -226,7 +246,7 @@ def test_samples_needed_names_a_non_number():
 # ----------------------------------------------------------------------------- all of them
 CHECKS = [
     ex.check_die_kl, ex.check_kl_bits, ex.check_forward_fit,
-    ex.check_gaussian_kl, ex.check_vae_kl_term, ex.check_samples_needed,
+    ex.check_gaussian_kl, ex.check_kl_diagonal, ex.check_samples_needed,
 ]  # fmt: skip
 
 

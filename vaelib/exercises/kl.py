@@ -36,6 +36,7 @@ TARGET_SIGMAS = (0.5, 1.0)
 FORWARD_FIT_RTOL = 1e-4  # the exercise asks for four significant digits
 # Lesson 03, exercise 1: q = N(1, 2^2) against the prior N(0, 1).
 Q_MU, Q_SIGMA = 1.0, 2.0
+# Lesson 03, exercise 2: the KL between two diagonal Gaussians, check_kl_diagonal.
 # Lesson 03, exercise 3: the standard error measured at N_MEASURED samples, and the one wanted.
 N_MEASURED, SE_MEASURED, SE_WANTED = 400, 0.05, 0.02
 
@@ -188,56 +189,81 @@ def check_gaussian_kl(answer: float | None) -> bool:
     return not_yet("plug mu = 1, sigma^2 = 4 into 0.5 * (sigma^2 + mu^2 - 1 - log sigma^2).")
 
 
-def _vae_kl_inputs() -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Batches the lesson never shows: several shapes, the prior itself (KL 0), float32."""
+def _kl_diagonal_inputs() -> list[tuple[torch.Tensor, ...]]:
+    """Batches the lesson never shows: a (D,) prior and a per-row prior, the prior N(0, I),
+    q = p (KL 0), one dimension, float32."""
     g = torch.Generator().manual_seed(3)
     f64 = {"generator": g, "dtype": torch.float64}
+    same_mu, same_lv = torch.randn(4, 5, **f64), torch.randn(4, 5, **f64)
     return [
-        (torch.randn(7, 3, **f64), torch.randn(7, 3, **f64)),
-        (torch.randn(1, 1, **f64), torch.randn(1, 1, **f64)),
-        (torch.zeros(4, 5, dtype=torch.float64), torch.zeros(4, 5, dtype=torch.float64)),
-        (2 * torch.randn(5, 20, **f64), torch.randn(5, 20, **f64) - 3),
-        (torch.randn(3, 2, generator=g), torch.randn(3, 2, generator=g)),
-    ]
+        (torch.randn(7, 3, **f64), torch.randn(7, 3, **f64), torch.randn(3, **f64),
+         0.5 * torch.randn(3, **f64)),
+        (2 * torch.randn(5, 20, **f64), torch.randn(5, 20, **f64) - 3,
+         torch.randn(5, 20, **f64), torch.randn(5, 20, **f64)),
+        (torch.randn(6, 2, **f64), torch.randn(6, 2, **f64), torch.zeros(2, dtype=torch.float64),
+         torch.zeros(2, dtype=torch.float64)),
+        (same_mu, same_lv, same_mu.clone(), same_lv.clone()),
+        (torch.randn(1, 1, **f64), torch.randn(1, 1, **f64), torch.randn(1, **f64),
+         torch.randn(1, **f64)),
+        tuple(torch.randn(3, 2, generator=g) for _ in range(4)),
+    ]  # fmt: skip
 
 
-def check_vae_kl_term(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None) -> bool:
-    """Lesson 03: ``fn(mu, logvar)`` with mu, logvar (N, D) returns the VAE's KL term (N,),
-    ``-0.5 * sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j))`` (``kl.kl_gaussian`` refused)."""
+def _kl_diagonal(mu, logvar, mu_p, logvar_p) -> torch.Tensor:
+    """Per dimension ``0.5 (logvar_p - logvar + (exp(logvar) + (mu - mu_p)^2) / exp(logvar_p) - 1)``."""
+    return 0.5 * (logvar_p - logvar + (logvar.exp() + (mu - mu_p).pow(2)) / logvar_p.exp() - 1)
+
+
+def check_kl_diagonal(
+    fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None,
+) -> bool:
+    """Lesson 03: ``fn(mu, logvar, mu_p, logvar_p)`` returns
+    ``D_KL(N(mu, diag exp(logvar)) || N(mu_p, diag exp(logvar_p)))`` per row: mu, logvar
+    (N, D); mu_p, logvar_p (D,) or (N, D); returns (N,). ``kl.kl_gaussian`` is refused."""
     if unanswered(fn, "your function"):
         return False
     with refuse_shortcut(fn, (kl, "kl_gaussian")) as student:
-        for mu, logvar in _vae_kl_inputs():
-            m, lv = mu.double(), logvar.double()
-            per_dim = -0.5 * (1 + lv - m.pow(2) - lv.exp())
+        for args in _kl_diagonal_inputs():
+            mu, logvar, mu_p, logvar_p = (a.double() for a in args)
+            per_dim = _kl_diagonal(mu, logvar, mu_p, logvar_p)
             target = per_dim.sum(-1)
-            got = call_student(student, mu, logvar, none_hint="write its body and return a tensor.")
+            got = call_student(student, *args, none_hint="write its body and return a tensor.")
             if isinstance(got, str):
                 return not_yet(got)
-            tol = {"rtol": 1e-6 if mu.dtype == torch.float64 else 1e-5, "atol": 1e-9}
+            tol = {"rtol": 1e-6 if args[0].dtype == torch.float64 else 1e-5, "atol": 1e-9}
+            where = f"mu of shape {tuple(mu.shape)}, prior of shape {tuple(mu_p.shape)}"
             if got.shape != target.shape:
                 if got.dim() == 0 and torch.allclose(got, target.sum(), **tol):
                     return not_yet("sum over the last dimension only (dim=-1): one KL per row.")
                 return not_yet(
-                    f"for mu, logvar of shape {tuple(mu.shape)} return shape "
-                    f"{tuple(target.shape)}, got {tuple(got.shape)}: one KL per row."
+                    f"for {where} return shape {tuple(target.shape)}, got {tuple(got.shape)}."
                 )
             if torch.allclose(got, target, **tol):
                 continue
             if torch.allclose(got, -target, **tol):
-                return not_yet("the sign is flipped: the term starts with -0.5.")
+                return not_yet("the sign is flipped: KL >= 0, and 0 only where q = p.")
+            if torch.allclose(got, _kl_diagonal(mu_p, logvar_p, mu, logvar).sum(-1), **tol):
+                return not_yet("that is D_KL(p || q): q = N(mu, exp(logvar)) comes first.")
             if torch.allclose(got, per_dim.mean(-1), **tol):
                 return not_yet("sum over the latent dimensions, don't average them.")
-            wrong_var = -0.5 * (1 + 2 * lv - m.pow(2) - (2 * lv).exp()).sum(-1)
-            if torch.allclose(got, wrong_var, **tol):
-                return not_yet("logvar is log sigma^2, not log sigma: sigma^2 = exp(logvar).")
+            standard = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)
+            if torch.allclose(got, standard, **tol):
+                return not_yet("that is the KL to N(0, I): use the prior's mu_p and logvar_p.")
+            no_div = 0.5 * (logvar_p - logvar + logvar.exp() + (mu - mu_p).pow(2) - 1).sum(-1)
+            if torch.allclose(got, no_div, **tol):
+                return not_yet(
+                    "divide sigma^2 + (mu - mu_p)^2 by the prior's variance exp(logvar_p)."
+                )
+            full_log = target + 0.5 * (logvar_p - logvar).sum(-1)  # log ratio without the 1/2
+            if torch.allclose(got, full_log, **tol):
+                return not_yet("log(sigma_p / sigma) = 0.5 * (logvar_p - logvar): mind the 1/2.")
             return not_yet(
-                f"wrong for shape {tuple(mu.shape)}: -0.5 * (1 + logvar - mu^2 - exp(logvar)), "
-                "summed over dim=-1."
+                f"wrong for {where}: per dimension log(sigma_p / sigma) + (sigma^2 + (mu - mu_p)^2)"
+                " / (2 sigma_p^2) - 1/2 with sigma^2 = exp(logvar), summed over dim=-1."
             )
     return right(
-        "each dimension pays 0.5 * (sigma^2 + mu^2 - 1 - log sigma^2), zero only at the prior, "
-        "and a diagonal Gaussian's KL is their sum."
+        "with logvar = log sigma^2 every term is a sum or an exp, so it broadcasts over a (D,) "
+        "or per-row prior, and it is 0 exactly where q = p."
     )
 
 
