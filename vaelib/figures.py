@@ -163,10 +163,12 @@ def image_grid(images, nrow: int, ax=None, title: str | None = None, stretch: bo
     return ax
 
 
-def class_scatter(ax, z, labels, names, s: float = 3, legend: str | None = "right"):
+def class_scatter(
+    ax, z, labels, names, s: float = 3, legend: str | None = "right", ncol: int | None = None
+):
     """Scatter codes ``z`` (N, 2) on ``ax``, one colour per class (``CLASS_COLORS``), with a
     legend naming the classes: ``names[c]`` for label ``c``. ``legend``: "right" (outside the
-    axes), "below" (under them, 5 columns) or None. Returns ``ax``."""
+    axes, ``ncol`` columns, default 1), "below" (under them, default 5 columns) or None."""
     import torch
 
     z, labels = torch.as_tensor(z).detach().cpu(), torch.as_tensor(labels).cpu()
@@ -181,11 +183,14 @@ def class_scatter(ax, z, labels, names, s: float = 3, legend: str | None = "righ
         zc = z[labels == c]
         ax.scatter(zc[:, 0], zc[:, 1], s=s, color=CLASS_COLORS[c], label=name, rasterized=True)
     if legend == "right":
-        ax.legend(markerscale=12 / max(s, 1) ** 0.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        ax.legend(
+            markerscale=12 / max(s, 1) ** 0.5, loc="center left", bbox_to_anchor=(1.01, 0.5),
+            ncol=ncol or 1, columnspacing=0.8, handletextpad=0.2,
+        )  # fmt: skip
     elif legend == "below":
         ax.legend(
             markerscale=12 / max(s, 1) ** 0.5, loc="upper center", bbox_to_anchor=(0.5, -0.15),
-            ncol=5, columnspacing=0.8, handletextpad=0.2,
+            ncol=ncol or 5, columnspacing=0.8, handletextpad=0.2,
         )  # fmt: skip
     elif legend is not None:
         raise ValueError(f"legend must be 'right', 'below' or None, got {legend!r}.")
