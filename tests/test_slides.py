@@ -299,12 +299,12 @@ def test_every_slide_has_a_speaker_note():
     text = DECK.read_text(encoding="utf-8")
     body = re.sub(r"^---\n.*?\n---\n", "", text, count=1, flags=re.DOTALL)
     slides = re.split(r"^---\s*$", body, flags=re.MULTILINE)
-    directive = re.compile(r"^\s*_?[a-zA-Z]+\s*:")  # <!-- _class: title --> is no note
+    directive = re.compile(r"\s*_?[\w-]+\s*:[^\n]*")  # <!-- _class: title --> is no note
     missing = []
     for n, slide in enumerate(slides, start=1):
         notes = [
             c for c in re.findall(r"<!--(.*?)-->", slide, flags=re.DOTALL)
-            if not directive.match(c) and len(c.split()) >= 8
+            if not directive.fullmatch(c) and len(c.split()) >= 8
         ]  # fmt: skip
         if not notes:
             title = re.search(r"^#+ (.+)$", slide, flags=re.MULTILINE)
