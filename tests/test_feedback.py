@@ -67,3 +67,23 @@ def test_refuse_shortcut_catches_module_and_imported_names():
         assert "vaelib.latent.interpolate" in hint
     assert latent.interpolate is interpolate  # restored
     assert torch.is_tensor(via_name(z0, z1))
+
+
+def test_refuse_shortcut_refuses_the_library_function_passed_itself():
+    with feedback.refuse_shortcut(latent.interpolate, (latent, "interpolate")) as student:
+        hint = feedback.call_student(student, torch.zeros(2), torch.ones(2), 3)
+    assert isinstance(hint, str) and hint.startswith("write it yourself")
+    assert torch.is_tensor(latent.interpolate(torch.zeros(2), torch.ones(2), 3))  # restored
+
+
+def test_as_floats_takes_pairs_in_any_container():
+    for pair in [
+        (1, 2.0),
+        [np.float32(1), torch.tensor(2.0)],
+        np.array([1.0, 2.0]),
+        torch.tensor([1, 2]),
+    ]:
+        assert feedback.as_floats(pair, 2) == [1.0, 2.0]
+    for bad in [1.0, (1.0,), (1.0, 2.0, 3.0), "12", (1.0, "2")]:
+        with pytest.raises(TypeError, match="must be"):
+            feedback.as_floats(bad, 2)

@@ -141,3 +141,50 @@ def test_image_grid_lays_out_images_row_major():
 def test_image_grid_rejects_wrong_shape():
     with pytest.raises(ValueError, match=r"images must have shape \(N, 1, H, W\)"):
         figures.image_grid(torch.zeros(3, 28, 28), nrow=1)
+
+
+def test_importing_figures_applies_the_slide_style():
+    import matplotlib as mpl
+
+    for key, value in figures.SLIDE_RC.items():
+        assert mpl.rcParams[key] == value, key
+    fonts = [v for k, v in figures.SLIDE_RC.items() if k.endswith("size") and "marker" not in k]
+    assert min(fonts) >= 13
+
+
+def test_save_records_the_smallest_font_and_the_dpi(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAELIB_PICS", str(tmp_path))
+    f, axes = plt.subplots(1, 2, figsize=(4, 2))
+    axes[0].plot([0, 1], [0, 1], label="line")
+    axes[0].legend(fontsize=9)
+    axes[0].set_title("title", fontsize=20)
+    axes[1].imshow([[0, 1]])
+    axes[1].set_axis_off()  # its tick labels are not drawn: they don't count
+    axes[1].tick_params(labelsize=5)
+    path = figures.save(f, "AE/fonts", dpi=200)
+    plt.close(f)
+    with Image.open(path) as im:
+        assert im.text[figures.MIN_FONT_KEY] == "9"
+        assert im.text[figures.DPI_KEY] == "200"
+    assert figures.min_font_size(plt.figure()) is None
+
+
+def test_image_grid_stretches_faint_images_to_full_contrast():
+    faint = torch.linspace(0.1, 0.3, 16).reshape(1, 1, 4, 4)
+    ax = figures.image_grid(faint, nrow=1, stretch=True)
+    tile = ax.get_images()[0].get_array()[1:5, 1:5]
+    assert tile.min() == 0.0 and abs(tile.max() - 1.0) < 1e-6
+    plt.close(ax.figure)
+
+
+def test_class_scatter_colours_each_class_and_names_it_in_a_legend():
+    f, ax = plt.subplots()
+    z, labels = torch.randn(30, 2), torch.arange(30) % 3
+    figures.class_scatter(ax, z, labels, ["a", "b", "c"])
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["a", "b", "c"]
+    assert len(set(figures.CLASS_COLORS)) == 10
+    assert not set(figures.CLASS_COLORS) & {figures.COLORS["prior"], "#7f7f7f"}
+    with pytest.raises(ValueError, match="z must be"):
+        figures.class_scatter(ax, torch.randn(5, 3), torch.zeros(5), ["a"])
+    plt.close(f)

@@ -9,7 +9,6 @@ import torch
 from torch import distributions as D
 
 from vaelib import latent
-from vaelib.exercises import ae as ex
 from vaelib.models import VAE, Autoencoder
 
 
@@ -213,17 +212,6 @@ def test_nearest_distance_errors():
         latent.nearest_distance(torch.rand(4), torch.rand(3, 4))
     with pytest.raises(ValueError, match="batch_size"):
         latent.nearest_distance(torch.rand(2, 4), torch.rand(3, 4), batch_size=0)
-
-
-# ----------------------------------------------------------------------------- exercises
-def test_exercise_checks_accept_the_solutions_and_reject_mistakes(capsys):
-    assert ex.check_interpolate(latent.interpolate)
-    assert not ex.check_interpolate(lambda z0, z1, steps: torch.stack([z0, z1]))
-    assert not ex.check_interpolate(lambda z0, z1, steps: None)
-    assert ex.check_standardize(lambda z: (z - z.mean(0)) / z.std(0))
-    assert not ex.check_standardize(lambda z: z - z.mean(0))
-    assert not ex.check_standardize(lambda z: (z - z.mean()) / z.std())
-    assert "Not yet:" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- prior holes

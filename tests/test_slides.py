@@ -14,6 +14,7 @@ notebook, so they take well under a second.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -200,3 +201,118 @@ def test_deck_covers_the_six_lessons_in_order():
         assert nb.lower() in title.lower(), f"lesson {number}: {title!r} should name {nb!r}"
     for nb in NOTEBOOKS:
         assert f"notebooks/{nb.name}" in text, f"slides/vae.md should name notebooks/{nb.name}"
+
+
+# ------------------------------------------------------------ readable from the back row
+SLIDE_W, SLIDE_H = 1280, 720  # Marp's slide size, in CSS pixels
+MIN_TEXT_PX = 18  # the smallest text a figure may show on a 1280x720 slide
+_SIZED_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?(\.\./pics/[^)\s>]+\.png)")
+
+
+def deck_image_sizes() -> list[tuple[str, str, int | None, int | None]]:
+    """``(path, alt, w, h)`` for every ``![w:NNN h:NNN](../pics/...)`` of the deck (comments
+    skipped): the size at which Marp draws the image, in slide pixels (None: not given)."""
+    text = re.sub(r"<!--.*?-->", "", DECK.read_text(encoding="utf-8"), flags=re.DOTALL)
+    found = []
+    for alt, path in _SIZED_IMAGE.findall(text):
+        w = re.search(r"\bw(?:idth)?:(\d+)(?:px)?\b", alt)
+        h = re.search(r"\bh(?:eight)?:(\d+)(?:px)?\b", alt)
+        found.append((path, alt, int(w.group(1)) if w else None, int(h.group(1)) if h else None))
+    return found
+
+
+def drawn_text_px(png: Path, w: int | None, h: int | None) -> tuple[float, float, float, str]:
+    """How the deck draws ``png``: ``(scale, smallest text in slide px, drawn width, problem)``.
+
+    A PNG saved by ``figures.save`` records the smallest font (pt) and its dpi; that text is
+    ``pt * dpi / 72`` pixels tall in the PNG, times the deck's scale (``h / png height`` or
+    ``w / png width``; the smaller when both are given). ``problem`` is "" when readable."""
+    from PIL import Image
+
+    with Image.open(png) as im:
+        width, height = im.size
+        info = dict(getattr(im, "text", {}))
+    if w is None and h is None:
+        return 1.0, math.nan, width, "no w:/h: size in the deck: give the size it is drawn at"
+    scales = [s for s in (w and w / width, h and h / height) if s]
+    scale = min(scales)
+    if figures.MIN_FONT_KEY not in info or figures.DPI_KEY not in info:
+        return scale, math.nan, width * scale, "no font metadata: re-run its notebook (full mode)"
+    px = float(info[figures.MIN_FONT_KEY]) * float(info[figures.DPI_KEY]) / 72 * scale
+    problems = []
+    if px < MIN_TEXT_PX:
+        problems.append(f"smallest text {px:.1f} px < {MIN_TEXT_PX} px")
+    if scale > 1 + 1e-9:
+        problems.append(f"upscaled x{scale:.2f} ({width}x{height} px drawn larger)")
+    if width * scale > SLIDE_W or height * scale > SLIDE_H:
+        problems.append(f"drawn {width * scale:.0f}x{height * scale:.0f} px, over the slide")
+    return scale, px, width * scale, "; ".join(problems)
+
+
+def unreadable_deck_figures() -> list[str]:
+    bad = []
+    for path, alt, w, h in deck_image_sizes():
+        png = (DECK.parent / path).resolve()
+        if png.is_file():
+            _, px, _, problem = drawn_text_px(png, w, h)
+            if problem:
+                bad.append(f"{path} ![{alt}]: {problem}")
+    return bad
+
+
+def test_every_deck_figure_has_a_drawn_size():
+    sized = {p for p, _, w, h in deck_image_sizes() if w or h}
+    assert sized == set(deck_images()), (
+        f"give these images a w:NNN or h:NNN size: {sorted(set(deck_images()) - sized)}"
+    )
+
+
+def test_deck_figures_are_readable_at_the_size_the_deck_draws_them():
+    bad = unreadable_deck_figures()
+    assert not bad, (
+        f"on a {SLIDE_W}x{SLIDE_H} slide these figures show text smaller than {MIN_TEXT_PX} px, "
+        "are upscaled, or overflow. Make the figure smaller in inches (figsize) or draw it "
+        "larger in the deck, keep figures.SLIDE_RC's fonts, and re-run the notebook in full "
+        "mode:\n" + "\n".join(bad)
+    )
+
+
+def test_drawn_text_px_reads_the_metadata(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("VAELIB_PICS", str(tmp_path))
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.set_title("t", fontsize=12)
+    ax.tick_params(labelsize=12)
+    png = figures.save(fig, "AE/probe", dpi=150)
+    plt.close(fig)
+    from PIL import Image
+
+    with Image.open(png) as im:
+        width, height = im.size
+    scale, px, _, problem = drawn_text_px(png, None, height // 2)
+    assert math.isclose(px, 12 * 150 / 72 * (height // 2) / height) and "< 18 px" in problem
+    scale, px, _, problem = drawn_text_px(png, width, None)
+    assert scale == 1 and px == 25 and problem == ""
+    assert "upscaled" in drawn_text_px(png, 2 * width, None)[3]
+
+
+def test_every_slide_has_a_speaker_note():
+    text = DECK.read_text(encoding="utf-8")
+    body = re.sub(r"^---\n.*?\n---\n", "", text, count=1, flags=re.DOTALL)
+    slides = re.split(r"^---\s*$", body, flags=re.MULTILINE)
+    directive = re.compile(r"\s*_?[\w-]+\s*:[^\n]*")  # <!-- _class: title --> is no note
+    missing = []
+    for n, slide in enumerate(slides, start=1):
+        notes = [
+            c for c in re.findall(r"<!--(.*?)-->", slide, flags=re.DOTALL)
+            if not directive.fullmatch(c) and len(c.split()) >= 8
+        ]  # fmt: skip
+        if not notes:
+            title = re.search(r"^#+ (.+)$", slide, flags=re.MULTILINE)
+            missing.append(f"slide {n}: {title.group(1) if title else slide.strip()[:40]!r}")
+    assert not missing, (
+        "every slide needs a speaker note, a Marp comment <!-- ... --> of at least a sentence "
+        "(what to say, the numbers the notebook measured, a question for the room):\n"
+        + "\n".join(missing)
+    )

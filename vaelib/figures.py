@@ -4,6 +4,11 @@ The folder is ``VAELIB_PICS`` when set: ``make figures`` sets it to the course's
 ``pics/`` (the only thing that writes there), ``make lab`` to the student's ``work/pics``.
 Unset, full mode writes ``work/pics`` (git-ignored) and fast mode (tests, CI) a fresh
 temporary folder per user and per run, so no other run can change the published figures.
+
+Slide style: importing this module applies ``SLIDE_RC`` (font sizes a projector needs), and
+``save`` records in the PNG's metadata the smallest font size of any visible text (``MIN_FONT_KEY``,
+in points) and the dpi (``DPI_KEY``), so a test can tell how large that text is where the deck
+draws the figure: ``pt * dpi / 72`` pixels in the PNG, times the deck's scale.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import re
 import tempfile
 from pathlib import Path
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from vaelib.runtime import fast_mode
 
@@ -41,6 +48,61 @@ COLORS = {
     "pathwise": "#1b9e77",  # the pathwise (reparameterized) estimator (lesson 05)
     "prior hole": "#ff00ff",  # prior samples / grid points far from every code (lesson 06)
 }
+# Ten colours for the ten classes of Fashion-MNIST / MNIST (class-coloured scatters, with a
+# legend): tab10 with its grey replaced by mustard, so no class looks like the prior's dark grey.
+CLASS_COLORS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#d4a017", "#bcbd22", "#17becf",
+)  # fmt: skip
+
+# Font sizes (points) that stay readable where the deck draws a figure of a few inches: at the
+# deck's usual scale a 13 pt tick label is ~18 px or more on a 1280x720 slide.
+SLIDE_RC = {
+    "font.size": 14,
+    "axes.titlesize": 15,
+    "axes.labelsize": 14,
+    "xtick.labelsize": 13,
+    "ytick.labelsize": 13,
+    "legend.fontsize": 13,
+    "legend.title_fontsize": 13,
+    "figure.titlesize": 16,
+    "lines.linewidth": 2.0,
+    "lines.markersize": 7,
+    "axes.titleweight": "normal",
+}
+MIN_FONT_KEY = "vaelib:min_font_pt"  # PNG text chunk: the smallest visible font size (pt)
+DPI_KEY = "vaelib:dpi"  # PNG text chunk: the dpi the figure was saved at
+
+
+def use_slide_style() -> None:
+    """Apply ``SLIDE_RC`` to matplotlib's rcParams (done on import of ``vaelib.figures``)."""
+    mpl.rcParams.update(SLIDE_RC)
+
+
+use_slide_style()
+
+
+def min_font_size(fig: Figure) -> float | None:
+    """The smallest font size (points) of any text ``fig`` draws: titles, axis labels, tick
+    labels, legends, colour bars, annotations (hidden axes and empty strings left out).
+    None if the figure draws no text."""
+    hidden: set[Text] = set()
+    for ax in fig.axes:
+        if not ax.get_visible():
+            hidden.update(ax.findobj(Text))
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            if not ax.axison or not axis.get_visible():
+                hidden.update(axis.findobj(Text))
+    sizes = [
+        float(t.get_fontsize())
+        for t in fig.findobj(Text)
+        if t not in hidden and t.get_visible() and t.get_text().strip()
+    ]
+    return min(sizes) if sizes else None
+
+
+_NAME = re.compile(r"^[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*$")
 _NAME = re.compile(r"[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,10 +145,12 @@ def save(fig: Figure, name: str, dpi: int = DPI) -> Path:
         raise ValueError(f"dpi={dpi} is below the course's minimum of {DPI}: pass dpi>={DPI}.")
     path = pics_dir() / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
+    smallest = min_font_size(fig)
+    metadata = {DPI_KEY: str(dpi)} | ({} if smallest is None else {MIN_FONT_KEY: f"{smallest:g}"})
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp.png", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
+            fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight", metadata=metadata)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a figure is for everyone to read
         os.replace(tmp, path)
     except BaseException:
@@ -95,16 +159,26 @@ def save(fig: Figure, name: str, dpi: int = DPI) -> Path:
     return path
 
 
-def image_grid(images, nrow: int, ax=None, title: str | None = None):
-    """Show images ``(N, 1, H, W)`` in [0, 1] as one grid of ``nrow`` rows on ``ax``."""
+def image_grid(images, nrow: int, ax=None, title: str | None = None, stretch: bool = False):
+    """Show images ``(N, 1, H, W)`` in [0, 1] as one grid of ``nrow`` rows on ``ax``, ink (1)
+    black on white (0), the full grey range.
+
+    ``stretch=True`` maps each image's own range ``[min, max]`` to ``[0, 1]`` before drawing:
+    ``x' = (x - min) / (max - min)``, so faint decoded images (a pale blur) show their shape at
+    full contrast on a projector; say so in the figure's title.
+    """
     import torch
 
     images = torch.as_tensor(images).detach().float().cpu()
     if images.dim() != 4 or images.shape[1] != 1:
         raise ValueError(f"images must have shape (N, 1, H, W), got {tuple(images.shape)}.")
+    if stretch:
+        low = images.amin(dim=(1, 2, 3), keepdim=True)
+        high = images.amax(dim=(1, 2, 3), keepdim=True)
+        images = (images - low) / (high - low).clamp_min(1e-8)
     n, _, h, w = images.shape
     ncol = -(-n // nrow)
-    canvas = torch.ones(nrow * (h + 2), ncol * (w + 2))
+    canvas = torch.full((nrow * (h + 2), ncol * (w + 2)), 0.3)  # light grey lines between tiles
     for i in range(n):
         r, c = divmod(i, ncol)
         canvas[r * (h + 2) + 1 : r * (h + 2) + 1 + h, c * (w + 2) + 1 : c * (w + 2) + 1 + w] = (
@@ -112,8 +186,42 @@ def image_grid(images, nrow: int, ax=None, title: str | None = None):
         )
     if ax is None:
         _, ax = plt.subplots(figsize=(ncol * 0.6, nrow * 0.6))
-    ax.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=1)
+    ax.imshow(canvas.numpy(), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+    return ax
+
+
+def class_scatter(
+    ax, z, labels, names, s: float = 3, legend: str | None = "right", ncol: int | None = None
+):
+    """Scatter codes ``z`` (N, 2) on ``ax``, one colour per class (``CLASS_COLORS``), with a
+    legend naming the classes: ``names[c]`` for label ``c``. ``legend``: "right" (outside the
+    axes, ``ncol`` columns, default 1), "below" (under them, default 5 columns) or None."""
+    import torch
+
+    z, labels = torch.as_tensor(z).detach().cpu(), torch.as_tensor(labels).cpu()
+    if z.dim() != 2 or z.shape[1] != 2 or len(labels) != len(z):
+        raise ValueError(
+            f"z must be (N, 2) codes with one label each, got z {tuple(z.shape)} and "
+            f"{len(labels)} labels."
+        )
+    if len(names) > len(CLASS_COLORS):
+        raise ValueError(f"names has {len(names)} classes; CLASS_COLORS has {len(CLASS_COLORS)}.")
+    for c, name in enumerate(names):
+        zc = z[labels == c]
+        ax.scatter(zc[:, 0], zc[:, 1], s=s, color=CLASS_COLORS[c], label=name, rasterized=True)
+    if legend == "right":
+        ax.legend(
+            markerscale=12 / max(s, 1) ** 0.5, loc="center left", bbox_to_anchor=(1.01, 0.5),
+            ncol=ncol or 1, columnspacing=0.8, handletextpad=0.2,
+        )  # fmt: skip
+    elif legend == "below":
+        ax.legend(
+            markerscale=12 / max(s, 1) ** 0.5, loc="upper center", bbox_to_anchor=(0.5, -0.15),
+            ncol=ncol or 5, columnspacing=0.8, handletextpad=0.2,
+        )  # fmt: skip
+    elif legend is not None:
+        raise ValueError(f"legend must be 'right', 'below' or None, got {legend!r}.")
     return ax

@@ -61,6 +61,21 @@ def as_float(answer: object, name: str = "answer") -> float:
     )
 
 
+def as_floats(answer: object, n: int, name: str = "answer") -> list[float]:
+    """``answer`` as ``n`` floats: a tuple or list of ``n`` numbers (Python, NumPy or one-element
+    tensors), or a NumPy array / tensor of ``n`` elements. Raises TypeError naming ``name``."""
+    if isinstance(answer, torch.Tensor):
+        answer = answer.detach().reshape(-1).tolist()
+    elif isinstance(answer, np.ndarray):
+        answer = answer.reshape(-1).tolist()
+    if not isinstance(answer, tuple | list) or len(answer) != n:
+        raise TypeError(
+            f"{name} must be {n} numbers, e.g. a tuple (a, b), got {type(answer).__name__}: "
+            f"{answer!r:.80}."
+        )
+    return [as_float(a, f"each number of {name}") for a in answer]
+
+
 def is_close(answer: object, target: float, rtol: float = 1e-6, atol: float = 0.0) -> bool:
     """``|answer - target| <= max(rtol * |target|, atol)`` for a finite numeric answer."""
     value = as_float(answer)
@@ -88,12 +103,22 @@ def call_student(
 
 
 @contextlib.contextmanager
-def refuse_shortcut(fn: Callable[..., object], *targets: tuple[ModuleType, str]) -> Iterator[None]:
+def refuse_shortcut(
+    fn: Callable[..., object], *targets: tuple[ModuleType, str]
+) -> Iterator[Callable[..., object]]:
     """While the block runs, each ``(module, "name")`` in ``targets`` raises ShortcutError
     ("write it yourself"), whether the student's ``fn`` reaches it as ``module.name`` or
-    through a name imported into the notebook (``from module import name``)."""
+    through a name imported into the notebook (``from module import name``).
+
+    Yields the function to call inside the block: ``fn`` itself, or a refusing stand-in when
+    ``fn`` *is* one of the library functions (the student passed ``latent.interpolate``)::
+
+        with refuse_shortcut(fn, (latent, "interpolate")) as student:
+            got = call_student(student, z0, z1, 5)
+    """
     patched: list[tuple[object, str, object]] = []
     namespace = getattr(fn, "__globals__", {})
+    student = fn
     for module, attr in targets:
         original = getattr(module, attr)
 
@@ -103,6 +128,8 @@ def refuse_shortcut(fn: Callable[..., object], *targets: tuple[ModuleType, str])
                 "what this exercise asks you to write."
             )
 
+        if fn is original:
+            student = refuse
         patched.append((module, attr, original))
         setattr(module, attr, refuse)
         for key, value in list(namespace.items()):
@@ -110,7 +137,7 @@ def refuse_shortcut(fn: Callable[..., object], *targets: tuple[ModuleType, str])
                 patched.append((namespace, key, original))
                 namespace[key] = refuse
     try:
-        yield
+        yield student
     finally:
         for owner, key, original in reversed(patched):
             if isinstance(owner, dict):

@@ -1,7 +1,10 @@
 """Self-checks for the exercises of lessons 02 (discrete KL) and 03 (Gaussian KL).
 
-Each ``check_*`` prints whether the answer is right, with a hint when it is not, and returns a
-bool. The right answers are computed here with ``vaelib.kl``, never typed in.
+Each ``check_*`` prints ``Right: <why>`` or ``Not yet: <hint>`` (``vaelib.exercises.feedback``)
+and returns a bool. Numbers are compared with a relative tolerance of 1e-6 unless the exercise
+says otherwise, and may be Python floats, NumPy or tensor scalars. The right answers are computed
+here from the formulas, never typed in; a function the student writes is tested on inputs the
+lesson never shows, with the library's own version refused while the check runs.
 """
 
 from __future__ import annotations
@@ -11,126 +14,281 @@ from collections.abc import Callable
 
 import torch
 
-from vaelib.exercises.feedback import as_float, call_student, close, unanswered, verdict
-from vaelib.kl import kl_discrete, kl_gaussian
+from vaelib import kl
+from vaelib.exercises.feedback import (
+    as_float,
+    as_floats,
+    call_student,
+    is_close,
+    not_yet,
+    refuse_shortcut,
+    right,
+    unanswered,
+)
 
-# Lesson 02, exercise 1: a fair die P against a loaded die Q that favours six.
-FAIR_DIE = [1 / 6] * 6
-LOADED_DIE = [0.1, 0.1, 0.1, 0.1, 0.1, 0.5]
+# Lesson 02, exercise 1: a fair die P against a skewed die Q (not the lesson's loaded die).
+FAIR_DIE = (1 / 6,) * 6
+SKEWED_DIE = (0.05, 0.1, 0.15, 0.2, 0.2, 0.3)
+# Lesson 02, exercise 2: the two-mode target whose forward-KL Gaussian fit you predict.
+TARGET_WEIGHTS = (0.2, 0.8)
+TARGET_MUS = (-3.0, 1.0)
+TARGET_SIGMAS = (0.5, 1.0)
+FORWARD_FIT_RTOL = 1e-4  # the exercise asks for four significant digits
 # Lesson 03, exercise 1: q = N(1, 2^2) against the prior N(0, 1).
 Q_MU, Q_SIGMA = 1.0, 2.0
+# Lesson 03, exercise 2: the KL between two diagonal Gaussians, check_kl_diagonal.
+# Lesson 03, exercise 3: the standard error measured at N_MEASURED samples, and the one wanted.
+N_MEASURED, SE_MEASURED, SE_WANTED = 400, 0.05, 0.02
+
+
+def _discrete_kl(p: list[float] | tuple[float, ...], q: list[float] | tuple[float, ...]) -> float:
+    return sum(pi * math.log(pi / qi) for pi, qi in zip(p, q, strict=True) if pi > 0)
+
+
+# ----------------------------------------------------------------------------- lesson 02
 
 
 def check_die_kl(answer: float | None) -> bool:
-    """Lesson 02: ``D_KL(fair die || loaded die)`` in nats, loaded die = LOADED_DIE."""
+    """Lesson 02, exercise 1: ``D_KL(P || Q)`` in nats, P = FAIR_DIE, Q = SKEWED_DIE."""
     if unanswered(answer, "your number (nats)"):
         return False
-    answer = as_float(answer)
-    target = float(kl_discrete(FAIR_DIE, LOADED_DIE))
-    reverse = float(kl_discrete(LOADED_DIE, FAIR_DIE))
-    if close(answer, target):
-        return verdict(True, f"D_KL(P || Q) = {target:.4f} nats.", "")
-    if close(answer, reverse):
-        hint = "that is D_KL(Q || P): the weights P(x) in front of the log come from the fair die."
-    elif close(answer, target / math.log(2)):
-        hint = "that is in bits: use the natural log for nats."
-    elif close(answer, target / math.log(10)):
-        hint = "that uses log base 10: use the natural log for nats."
-    else:
-        hint = "sum over the six faces of (1/6) * log((1/6) / Q(face))."
-    return verdict(False, "", hint)
+    target = _discrete_kl(FAIR_DIE, SKEWED_DIE)
+    if is_close(answer, target):
+        return right(
+            "each face weighs its excess surprise log(P/Q) by P = 1/6, and the faces Q "
+            "under-rates (face 1: 1/6 against 0.05) dominate the sum."
+        )
+    if is_close(answer, _discrete_kl(SKEWED_DIE, FAIR_DIE)):
+        return not_yet("that is D_KL(Q || P): the weights in front of the log come from P = 1/6.")
+    if is_close(answer, target / math.log(2)):
+        return not_yet("that is in bits (log2): use the natural log, math.log, for nats.")
+    if is_close(answer, target / math.log(10)):
+        return not_yet("that uses log base 10: use the natural log, math.log, for nats.")
+    if is_close(answer, 6 * target):
+        return not_yet("you summed log(P/Q) without the weights P(x) = 1/6 in front.")
+    if as_float(answer) < 0:
+        return not_yet("KL is never negative (Gibbs): check the order inside the log, P/Q.")
+    return not_yet("sum over the six faces of (1/6) * math.log((1/6) / Q[face]).")
+
+
+def _kl_bits_inputs() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Shapes the lesson never shows: one distribution, a batch, a 3-D batch, zeros in P."""
+    g = torch.Generator().manual_seed(2)
+
+    def probs(*shape: int) -> torch.Tensor:
+        return torch.softmax(3 * torch.randn(*shape, generator=g, dtype=torch.float64), dim=-1)
+
+    p_zero = torch.tensor([[0.5, 0.0, 0.5], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    q_zero = torch.tensor([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]], dtype=torch.float64)
+    same = probs(3, 4)
+    return [(probs(5), probs(5)), (probs(4, 6), probs(4, 6)), (probs(2, 3, 7), probs(2, 3, 7)),
+            (p_zero, q_zero), (same, same.clone())]  # fmt: skip
 
 
 def check_kl_bits(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None) -> bool:
-    """Lesson 02: ``fn(p, q)`` returns ``D_KL(P || Q)`` in bits from entropy and cross-entropy."""
+    """Lesson 02: ``fn(p, q)`` returns ``D_KL(P || Q)`` in bits, shape (...,) for p, q (..., K),
+    from ``kl.cross_entropy`` and ``kl.entropy`` (``kl.kl_discrete`` and ``kl.nats_to_bits``
+    are refused)."""
     if unanswered(fn, "your function"):
         return False
-    g = torch.Generator().manual_seed(2)
-    p = torch.softmax(3 * torch.randn(4, 5, generator=g, dtype=torch.float64), dim=-1)
-    q = torch.softmax(3 * torch.randn(4, 5, generator=g, dtype=torch.float64), dim=-1)
-    target = kl_discrete(p, q) / math.log(2)
-    got = call_student(fn, p, q, none_hint="write its body and return a tensor.")
-    if isinstance(got, str):
-        return verdict(False, "", got)
-    if got.shape != target.shape:
-        return verdict(
-            False, "", f"for p, q of shape (4, 5) return shape (4,), got {tuple(got.shape)}."
-        )
-    if torch.allclose(got, target, rtol=1e-6, atol=1e-9):
-        return verdict(True, "KL = H(P, Q) - H(P), divided by log 2 for bits.", "")
-    if torch.allclose(got, target * math.log(2), rtol=1e-6, atol=1e-9):
-        return verdict(False, "", "that is in nats: divide by log 2 for bits.")
-    if torch.allclose(got, -target, rtol=1e-6, atol=1e-9):
-        return verdict(False, "", "the sign is flipped: KL = H(P, Q) - H(P), not H(P) - H(P, Q).")
-    return verdict(False, "", "compute (cross_entropy(p, q) - entropy(p)) / math.log(2).")
-
-
-def check_mode_seeking(answer: str | None) -> bool:
-    """Lesson 02: which KL, 'forward' D_KL(P || Q) or 'reverse' D_KL(Q || P), seeks one mode?"""
-    if unanswered(answer, "'forward' or 'reverse'"):
-        return False
-    answer = str(answer).strip().lower()
-    if answer not in ("forward", "reverse"):
-        raise ValueError(f"answer must be 'forward' or 'reverse', got {answer!r}.")
-    return verdict(
-        answer == "reverse",
-        "reverse KL weights the log-ratio by Q, so Q pays nothing where it puts no mass.",
-        "forward KL is +inf wherever P > 0 = Q, so its Q must cover every mode of P.",
+    with refuse_shortcut(fn, (kl, "kl_discrete"), (kl, "nats_to_bits")) as student:
+        for p, q in _kl_bits_inputs():
+            target = (kl.cross_entropy(p, q) - kl.entropy(p)) / math.log(2)
+            got = call_student(student, p, q, none_hint="write its body and return a tensor.")
+            if isinstance(got, str):
+                return not_yet(got)
+            if got.shape != target.shape:
+                if got.dim() == 0 and torch.allclose(got, target.sum(), rtol=1e-6):
+                    return not_yet("sum over the last dimension only (dim=-1): one KL per row.")
+                return not_yet(
+                    f"for p, q of shape {tuple(p.shape)} return shape {tuple(target.shape)}, "
+                    f"got {tuple(got.shape)}: one KL per distribution (the last dim is K)."
+                )
+            if torch.allclose(got, target, rtol=1e-6, atol=1e-12):
+                continue
+            if torch.allclose(got, target * math.log(2), rtol=1e-6, atol=1e-12):
+                return not_yet("that is in nats: divide by math.log(2) for bits.")
+            if torch.allclose(got, target * math.log(2) ** 2, rtol=1e-6, atol=1e-12):
+                return not_yet("you multiplied by log 2: bits = nats / log 2.")
+            if torch.allclose(got, -target, rtol=1e-6, atol=1e-12):
+                return not_yet("the sign is flipped: KL = H(P, Q) - H(P), not H(P) - H(P, Q).")
+            return not_yet(
+                f"wrong for p, q of shape {tuple(p.shape)}: compute "
+                "(kl.cross_entropy(p, q) - kl.entropy(p)) / math.log(2)."
+            )
+    return right(
+        "H(P, Q) - H(P) is the expected excess surprise in nats; one bit is log 2 nats, "
+        "and rows with zeros or P = Q work too."
     )
+
+
+def forward_fit_target() -> tuple[float, float]:
+    """The mean and standard deviation of the two-mode target: the forward-KL Gaussian fit.
+
+    ``mean = sum_j w_j mu_j``; ``var = sum_j w_j (sigma_j^2 + mu_j^2) - mean^2``.
+    """
+    mean = sum(w * m for w, m in zip(TARGET_WEIGHTS, TARGET_MUS, strict=True))
+    second = sum(
+        w * (s**2 + m**2) for w, m, s in zip(TARGET_WEIGHTS, TARGET_MUS, TARGET_SIGMAS, strict=True)
+    )
+    return mean, math.sqrt(second - mean**2)
+
+
+def check_forward_fit(answer: tuple[float, float] | None) -> bool:
+    """Lesson 02: ``(mu, sigma)`` of the Gaussian that minimises ``D_KL(P || Q)`` for the target
+    P with TARGET_WEIGHTS, TARGET_MUS, TARGET_SIGMAS (the continuous mixture), to rel 1e-4."""
+    if unanswered(answer, "your pair (mu, sigma)"):
+        return False
+    mu, sigma = as_floats(answer, 2, "answer (mu, sigma)")
+    mean, std = forward_fit_target()
+    heavy = max(range(len(TARGET_WEIGHTS)), key=lambda j: TARGET_WEIGHTS[j])
+    if abs(mu - TARGET_MUS[heavy]) < 0.1 and abs(sigma - TARGET_SIGMAS[heavy]) < 0.1:
+        return not_yet(
+            "that is the heavier mode: reverse KL's fit. Forward KL must cover every mode."
+        )
+    if not is_close(mu, mean, rtol=FORWARD_FIT_RTOL):
+        if is_close(mu, sum(TARGET_MUS) / len(TARGET_MUS), rtol=FORWARD_FIT_RTOL):
+            return not_yet("weight each mode's mean by its weight w_j: mean = sum_j w_j mu_j.")
+        return not_yet("the forward fit's mu is P's mean, sum_j w_j mu_j.")
+    if is_close(sigma, std, rtol=FORWARD_FIT_RTOL):
+        return right(
+            "minimising D_KL(P || Q) over Gaussians matches P's mean and variance, and the "
+            "variance includes the spread between the modes: Q covers both."
+        )
+    if is_close(sigma, std**2, rtol=FORWARD_FIT_RTOL):
+        return not_yet("that is the variance: sigma is its square root.")
+    within = math.sqrt(sum(w * s**2 for w, s in zip(TARGET_WEIGHTS, TARGET_SIGMAS, strict=True)))
+    if is_close(sigma, within, rtol=FORWARD_FIT_RTOL):
+        return not_yet(
+            "that is only the spread within the modes: add their spread around the mean, "
+            "var = sum_j w_j (sigma_j^2 + mu_j^2) - mean^2."
+        )
+    return not_yet("sigma^2 = E_P[x^2] - mean^2 with E_P[x^2] = sum_j w_j (sigma_j^2 + mu_j^2).")
+
+
+# ----------------------------------------------------------------------------- lesson 03
 
 
 def check_gaussian_kl(answer: float | None) -> bool:
     """Lesson 03: ``D_KL(N(1, 2^2) || N(0, 1))`` in nats, by hand from the closed form."""
     if unanswered(answer, "your number (nats)"):
         return False
-    answer = as_float(answer)
-    mu = torch.tensor([Q_MU], dtype=torch.float64)
-    logvar = torch.tensor([2 * math.log(Q_SIGMA)], dtype=torch.float64)
-    target = float(kl_gaussian(mu, logvar))
-    reverse = float(kl_gaussian(torch.zeros_like(mu), torch.zeros_like(logvar), mu, logvar))
-    if close(answer, target):
-        return verdict(True, f"0.5 * (sigma^2 + mu^2 - 1 - log sigma^2) = {target:.4f} nats.", "")
-    if close(answer, reverse):
-        hint = "that is D_KL(N(0, 1) || N(1, 4)), the other direction."
-    elif close(answer, 0.5 * (Q_SIGMA + Q_MU**2 - 1 - math.log(Q_SIGMA))):
-        hint = "use the variance sigma^2 = 4, not the standard deviation sigma = 2."
-    else:
-        hint = "plug mu = 1, sigma^2 = 4 into 0.5 * (sigma^2 + mu^2 - 1 - log sigma^2)."
-    return verdict(False, "", hint)
+    var = Q_SIGMA**2
+    target = 0.5 * (var + Q_MU**2 - 1 - math.log(var))
+    if is_close(answer, target):
+        return right(
+            "0.5 * (sigma^2 + mu^2 - 1 - log sigma^2): the mean costs mu^2 / 2 = 0.5 nats, "
+            "the too-wide sigma the rest."
+        )
+    if is_close(answer, math.log(Q_SIGMA) + (1 + Q_MU**2) / (2 * var) - 0.5):
+        return not_yet("that is D_KL(N(0, 1) || N(1, 4)), the other direction: q comes first.")
+    if is_close(answer, 0.5 * (Q_SIGMA + Q_MU**2 - 1 - math.log(Q_SIGMA))):
+        return not_yet("use the variance sigma^2 = 4, not the standard deviation sigma = 2.")
+    if is_close(answer, 2 * target):
+        return not_yet("you forgot the factor 1/2 in front.")
+    return not_yet("plug mu = 1, sigma^2 = 4 into 0.5 * (sigma^2 + mu^2 - 1 - log sigma^2).")
 
 
-def check_vae_kl_term(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None) -> bool:
-    """Lesson 03: ``fn(mu, logvar)`` with mu, logvar (N, D) returns the VAE's KL term (N,)."""
+def _kl_diagonal_inputs() -> list[tuple[torch.Tensor, ...]]:
+    """Batches the lesson never shows: a (D,) prior and a per-row prior, the prior N(0, I),
+    q = p (KL 0), one dimension, float32."""
+    g = torch.Generator().manual_seed(3)
+    f64 = {"generator": g, "dtype": torch.float64}
+    same_mu, same_lv = torch.randn(4, 5, **f64), torch.randn(4, 5, **f64)
+    return [
+        (torch.randn(7, 3, **f64), torch.randn(7, 3, **f64), torch.randn(3, **f64),
+         0.5 * torch.randn(3, **f64)),
+        (2 * torch.randn(5, 20, **f64), torch.randn(5, 20, **f64) - 3,
+         torch.randn(5, 20, **f64), torch.randn(5, 20, **f64)),
+        (torch.randn(6, 2, **f64), torch.randn(6, 2, **f64), torch.zeros(2, dtype=torch.float64),
+         torch.zeros(2, dtype=torch.float64)),
+        (same_mu, same_lv, same_mu.clone(), same_lv.clone()),
+        (torch.randn(1, 1, **f64), torch.randn(1, 1, **f64), torch.randn(1, **f64),
+         torch.randn(1, **f64)),
+        tuple(torch.randn(3, 2, generator=g) for _ in range(4)),
+    ]  # fmt: skip
+
+
+def _kl_diagonal(mu, logvar, mu_p, logvar_p) -> torch.Tensor:
+    """Per dimension ``0.5 (logvar_p - logvar + (exp(logvar) + (mu - mu_p)^2) / exp(logvar_p) - 1)``."""
+    return 0.5 * (logvar_p - logvar + (logvar.exp() + (mu - mu_p).pow(2)) / logvar_p.exp() - 1)
+
+
+def check_kl_diagonal(
+    fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None,
+) -> bool:
+    """Lesson 03: ``fn(mu, logvar, mu_p, logvar_p)`` returns
+    ``D_KL(N(mu, diag exp(logvar)) || N(mu_p, diag exp(logvar_p)))`` per row: mu, logvar
+    (N, D); mu_p, logvar_p (D,) or (N, D); returns (N,). ``kl.kl_gaussian`` is refused."""
     if unanswered(fn, "your function"):
         return False
-    g = torch.Generator().manual_seed(3)
-    mu = torch.randn(7, 3, generator=g, dtype=torch.float64)
-    logvar = torch.randn(7, 3, generator=g, dtype=torch.float64)
-    target = kl_gaussian(mu, logvar)
-    got = call_student(fn, mu, logvar, none_hint="write its body and return a tensor.")
-    if isinstance(got, str):
-        return verdict(False, "", got)
-    if got.shape == () and torch.allclose(got, target.sum()):
-        return verdict(False, "", "sum over the last dimension only: return one KL per row (N,).")
-    if got.shape != target.shape:
-        return verdict(False, "", f"return shape (N,) = (7,), got {tuple(got.shape)}.")
-    if torch.allclose(got, target, rtol=1e-6, atol=1e-9):
-        return verdict(True, "-0.5 * sum(1 + logvar - mu^2 - exp(logvar), dim=-1).", "")
-    if torch.allclose(got, -target, rtol=1e-6, atol=1e-9):
-        return verdict(False, "", "the sign is flipped: the term starts with -0.5.")
-    return verdict(False, "", "logvar is log sigma^2, so sigma^2 = exp(logvar); sum over dim=-1.")
+    with refuse_shortcut(fn, (kl, "kl_gaussian")) as student:
+        for args in _kl_diagonal_inputs():
+            mu, logvar, mu_p, logvar_p = (a.double() for a in args)
+            per_dim = _kl_diagonal(mu, logvar, mu_p, logvar_p)
+            target = per_dim.sum(-1)
+            got = call_student(student, *args, none_hint="write its body and return a tensor.")
+            if isinstance(got, str):
+                return not_yet(got)
+            tol = {"rtol": 1e-6 if args[0].dtype == torch.float64 else 1e-5, "atol": 1e-9}
+            where = f"mu of shape {tuple(mu.shape)}, prior of shape {tuple(mu_p.shape)}"
+            if got.shape != target.shape:
+                if got.dim() == 0 and torch.allclose(got, target.sum(), **tol):
+                    return not_yet("sum over the last dimension only (dim=-1): one KL per row.")
+                return not_yet(
+                    f"for {where} return shape {tuple(target.shape)}, got {tuple(got.shape)}."
+                )
+            if torch.allclose(got, target, **tol):
+                continue
+            if torch.allclose(got, -target, **tol):
+                return not_yet("the sign is flipped: KL >= 0, and 0 only where q = p.")
+            if torch.allclose(got, _kl_diagonal(mu_p, logvar_p, mu, logvar).sum(-1), **tol):
+                return not_yet("that is D_KL(p || q): q = N(mu, exp(logvar)) comes first.")
+            if torch.allclose(got, per_dim.mean(-1), **tol):
+                return not_yet("sum over the latent dimensions, don't average them.")
+            standard = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)
+            if torch.allclose(got, standard, **tol):
+                return not_yet("that is the KL to N(0, I): use the prior's mu_p and logvar_p.")
+            no_div = 0.5 * (logvar_p - logvar + logvar.exp() + (mu - mu_p).pow(2) - 1).sum(-1)
+            if torch.allclose(got, no_div, **tol):
+                return not_yet(
+                    "divide sigma^2 + (mu - mu_p)^2 by the prior's variance exp(logvar_p)."
+                )
+            full_log = target + 0.5 * (logvar_p - logvar).sum(-1)  # log ratio without the 1/2
+            if torch.allclose(got, full_log, **tol):
+                return not_yet("log(sigma_p / sigma) = 0.5 * (logvar_p - logvar): mind the 1/2.")
+            return not_yet(
+                f"wrong for {where}: per dimension log(sigma_p / sigma) + (sigma^2 + (mu - mu_p)^2)"
+                " / (2 sigma_p^2) - 1/2 with sigma^2 = exp(logvar), summed over dim=-1."
+            )
+    return right(
+        "with logvar = log sigma^2 every term is a sum or an exp, so it broadcasts over a (D,) "
+        "or per-row prior, and it is 0 exactly where q = p."
+    )
 
 
-def check_samples_needed(answer: int | None) -> bool:
-    """Lesson 03: with a standard error of 0.1 at n = 100, how many samples give 0.01?"""
+def samples_needed_target() -> float:
+    """``n = N_MEASURED * (SE_MEASURED / SE_WANTED)^2``: the standard error is ``c / sqrt(n)``."""
+    return N_MEASURED * (SE_MEASURED / SE_WANTED) ** 2
+
+
+def check_samples_needed(answer: float | None) -> bool:
+    """Lesson 03: a standard error of SE_MEASURED at N_MEASURED samples; how many samples give
+    SE_WANTED? (rel 1e-6; a float such as 2500.0000000000005 is right)"""
     if unanswered(answer, "your number of samples"):
         return False
-    answer = as_float(answer)
-    target = 100 * (0.1 / 0.01) ** 2
-    if answer == target:
-        return verdict(True, "the error shrinks like 1/sqrt(n): 10x smaller needs 100x more.", "")
-    if answer == 1000:
-        hint = "the error shrinks like 1/sqrt(n), not 1/n."
-    else:
-        hint = "stderr = c / sqrt(n): solve c / sqrt(n) = 0.01 with c = 0.1 * sqrt(100)."
-    return verdict(False, "", hint)
+    ratio = SE_MEASURED / SE_WANTED
+    if is_close(answer, samples_needed_target()):
+        return right(
+            f"the error shrinks like 1/sqrt(n): {ratio:g} times smaller needs {ratio**2:g} "
+            "times more samples."
+        )
+    if is_close(answer, N_MEASURED * ratio):
+        return not_yet("the error shrinks like 1/sqrt(n), not 1/n.")
+    if is_close(answer, N_MEASURED * math.sqrt(ratio)):
+        return not_yet("you took a square root: n grows like the square of the error ratio.")
+    if as_float(answer) < N_MEASURED:
+        return not_yet("a smaller error needs more samples, not fewer.")
+    return not_yet(
+        "stderr = c / sqrt(n): find c from the measurement, then solve c / sqrt(n) = 0.02."
+    )

@@ -1,0 +1,48 @@
+"""Solutions to lesson 03's exercises (notebooks/03_kl_divergence_gaussian.ipynb).
+
+Try each exercise first: its self-check tells you whether you are right and, if not, where to
+look. Each solution is written out (no call to ``kl.kl_gaussian``, which the check refuses) and
+says in its docstring why it is right.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+gaussian_kl = 0.5 * (2.0**2 + 1.0**2 - 1 - math.log(2.0**2))
+"""Exercise 1: ``D_KL(N(1, 2^2) || N(0, 1)) = 0.5 (sigma^2 + mu^2 - 1 - log sigma^2)``, nats.
+
+Why: the closed form against N(0, 1) with mu = 1 and the *variance* sigma^2 = 4: the mean
+costs mu^2 / 2 = 0.5 nats, the too-wide distribution 0.5 (4 - 1 - log 4) more."""
+
+
+def kl_diagonal(
+    mu: torch.Tensor, logvar: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor
+) -> torch.Tensor:
+    """Exercise 2: ``D_KL(N(mu, diag sigma^2) || N(mu_p, diag sigma_p^2))`` per row; (N, D) -> (N,).
+
+    Why: per dimension the 1-D closed form ``log(sigma_p / sigma) + (sigma^2 + (mu - mu_p)^2) /
+    (2 sigma_p^2) - 1/2``, where ``log(sigma_p / sigma) = 0.5 (logvar_p - logvar)`` and
+    ``sigma^2 = exp(logvar)``; a diagonal Gaussian is a product of independent dimensions, so
+    the KL is the sum over ``dim=-1``. Everything broadcasts, so a (D,) prior works as well as
+    a per-row one, and with ``mu_p = logvar_p = 0`` it is the VAE's term.
+    """
+    per_dim = logvar_p - logvar + (logvar.exp() + (mu - mu_p).pow(2)) / logvar_p.exp() - 1
+    return 0.5 * per_dim.sum(dim=-1)
+
+
+samples_needed = 400 * (0.05 / 0.02) ** 2
+"""Exercise 3: ``n = 400 (0.05 / 0.02)^2 = 2500`` samples.
+
+Why: the standard error is ``c / sqrt(n)``; the measurement gives ``c = 0.05 sqrt(400) = 1``,
+and ``1 / sqrt(n) = 0.02`` gives n = 2500: an error 2.5 times smaller costs 2.5^2 = 6.25
+times the samples."""
+
+
+CHECKS = [
+    ("vaelib.exercises.kl", "check_gaussian_kl", gaussian_kl),
+    ("vaelib.exercises.kl", "check_kl_diagonal", kl_diagonal),
+    ("vaelib.exercises.kl", "check_samples_needed", samples_needed),
+]
