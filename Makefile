@@ -72,7 +72,7 @@ figures: venv data
 	done
 
 bench: venv data
-	$(BIN)/python -m vaelib.bench --json
+	$(BIN)/python benchmarks/bench.py --json
 
 # The lecture deck: Marp CLI from npm, pinned by package.json and package-lock.json (node_modules/
 # is git-ignored). The HTML needs no browser; the PDF needs Chromium (Debian: apt-get install chromium).

@@ -1,4 +1,4 @@
-"""vaelib.bench: the JSON a tiny run prints (speed itself is shown by the benchmark, not here)."""
+"""benchmarks/bench.py: the JSON a tiny run prints (speed itself is shown by the benchmark, not here)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from vaelib import bench
+from benchmarks import bench
 
 
 def test_tiny_run_prints_one_json_object(capsys):

@@ -23,7 +23,8 @@ from torch import nn
 from torch.distributions import ContinuousBernoulli
 from torch.nn import functional as F
 
-from vaelib.kl import kl_gaussian
+from vaelib import losses
+from vaelib.reparam import reparameterize
 
 LIKELIHOODS = ("bernoulli", "continuous_bernoulli")
 _LOG_2PI = math.log(2 * math.pi)
@@ -53,6 +54,11 @@ def log_likelihood(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> to
     raise ValueError(f"likelihood={likelihood!r} is unknown: use one of {LIKELIHOODS}.")
 
 
+def _check_likelihood(likelihood: str) -> None:
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood={likelihood!r} is unknown: use one of {LIKELIHOODS}.")
+
+
 def _check(x: torch.Tensor, k: int, likelihood: str, max_rows: int) -> None:
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive int (the number of importance samples), got {k!r}.")
@@ -60,8 +66,7 @@ def _check(x: torch.Tensor, k: int, likelihood: str, max_rows: int) -> None:
         raise ValueError(f"max_rows must be at least 1, got {max_rows}.")
     if x.dim() != 4:
         raise ValueError(f"x must have shape (N, 1, H, W), got {tuple(x.shape)}.")
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(f"likelihood={likelihood!r} is unknown: use one of {LIKELIHOODS}.")
+    _check_likelihood(likelihood)
     if x.numel() and (x.min() < 0 or x.max() > 1):
         raise ValueError("x must lie in [0, 1]: divide uint8 images by 255.")
     if likelihood == "bernoulli" and not torch.all((x == 0) | (x == 1)):
@@ -84,8 +89,7 @@ def log_weights(
 ) -> torch.Tensor:
     """The importance log-weights ``log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)``.
 
-    x: (N, 1, H, W); returns (N, k). ``z_i = mu + sigma * eps_i`` with ``eps_i ~ N(0, I)``
-    drawn from ``generator``; at most ``max_rows`` decoder rows at a time (memory stays
+    x: (N, 1, H, W); returns (N, k). ``z_i = reparameterize(mu, logvar, generator)``; at most ``max_rows`` decoder rows at a time (memory stays
     bounded for any k).
     """
     _check(x, k, likelihood, max_rows)
@@ -100,9 +104,9 @@ def log_weights(
         step = max(1, max_rows // n)  # samples per step
         for s in range(0, k, step):
             m = min(step, k - s)
-            eps = torch.randn(n, m, d, generator=generator, device=mu.device, dtype=mu.dtype)
-            z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps  # (n, m, d)
-            log_q = -0.5 * (eps.pow(2) + logvar[:, None] + _LOG_2PI).sum(-1)
+            mu_m, logvar_m = mu[:, None].expand(n, m, d), logvar[:, None].expand(n, m, d)
+            z = reparameterize(mu_m, logvar_m, generator)  # (n, m, d)
+            log_q = -0.5 * ((z - mu_m).pow(2) / logvar_m.exp() + logvar_m + _LOG_2PI).sum(-1)
             log_prior = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
             logits = model.decode_logits(z.reshape(n * m, d))
             x_rep = xs.repeat_interleave(m, dim=0)
@@ -140,12 +144,14 @@ def negative_elbo(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The loss per example, ``-ELBO = -log p(x|z) + KL(q(z|x) || N(0, I))`` with one z:
-    x (N, 1, H, W) -> (N,). With the Bernoulli, ``-log p(x|z)`` is the deck's BCE (valid for
-    grey pixels as a loss, even where it is not a likelihood)."""
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(f"likelihood={likelihood!r} is unknown: use one of {LIKELIHOODS}.")
+    x (N, 1, H, W) -> (N,). With the Bernoulli it is ``vaelib.losses.negative_elbo`` (the deck's
+    BCE: valid for grey pixels as a loss, even where it is not a likelihood); the continuous
+    Bernoulli's ``-log p(x|z)`` adds its normaliser, ``-sum log C(x_hat)``."""
+    _check_likelihood(likelihood)
     model.eval()
     mu, logvar = model.encode(x)
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    logits = model.decode_logits(mu + torch.exp(0.5 * logvar) * eps)
-    return -log_likelihood(x, logits, likelihood) + kl_gaussian(mu, logvar)
+    logits = model.decode_logits(reparameterize(mu, logvar, generator))
+    terms = losses.negative_elbo(x, logits, mu, logvar)
+    if likelihood == "continuous_bernoulli":
+        return -log_likelihood(x, logits, likelihood) + terms.kl
+    return terms.loss

@@ -16,8 +16,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from vaelib.data import DeviceLoader, load_dataset
-from vaelib.kl import kl_gaussian
-from vaelib.losses import bce_with_logits_sum, reconstruction_loss_with_logits
+from vaelib.losses import negative_elbo, reconstruction_loss_with_logits
 from vaelib.models import VAE, Autoencoder, ConvVAE
 from vaelib.reparam import reparameterize
 from vaelib.runtime import fast_mode
@@ -35,14 +34,13 @@ def ae_loss(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 def vae_loss_fn(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """VAE loss per image, ``vaelib.losses.vae_loss / N`` computed stably from the logits:
-    recon = BCE(x, sigmoid(logits)) / N, kl = sum_n KL(q(z|x_n) || N(0, I)) / N, loss = both."""
+    """The VAE's loss, the negative ELBO (``vaelib.losses.negative_elbo``), as means over the
+    batch's images: loss = recon + kl, recon = BCE(x, sigmoid(logits)), kl = KL(q(z|x) || N(0, I)).
+    """
     mu, logvar = model.encode(x)
     z = reparameterize(mu, logvar)
-    logits = model.decode_logits(z).float()
-    recon = bce_with_logits_sum(x, logits) / x.shape[0]  # no per-batch check: no host sync
-    kl = kl_gaussian(mu.float(), logvar.float()).mean()
-    return {"loss": recon + kl, "recon": recon, "kl": kl}
+    terms = negative_elbo(x, model.decode_logits(z), mu, logvar)
+    return {"loss": terms.loss.mean(), "recon": terms.recon.mean(), "kl": terms.kl.mean()}
 
 
 def train(

@@ -1,4 +1,4 @@
-"""``python -m vaelib.bench``: the usual data pipeline against vaelib's, on the same VAE.
+"""``python benchmarks/bench.py``: the usual data pipeline against vaelib's, on the same VAE.
 
 Both pipelines train the classic 784-400-20 MLP VAE (Adam, lr 1e-3, batch 128, Fashion-MNIST)
 from the same initial weights for the same number of epochs:
@@ -9,7 +9,7 @@ from the same initial weights for the same number of epochs:
     (``F.binary_cross_entropy(x_hat, x, reduction="sum") + KL``) and ``loss.item()`` per batch;
 (b) vaelib's path: the whole data set on the device once (``DeviceLoader``: batches are index
     slices, no PIL, no per-sample Python, no collate), the same loss computed stably from the
-    logits (``vaelib.losses.bce_with_logits_sum``), ``vaelib.train.train`` (no host sync per
+    logits (``vaelib.losses.negative_elbo``), ``vaelib.train.train`` (no host sync per
     batch), fused Adam, bf16 autocast where it measured faster (``--amp auto``: CPUs with
     native bf16) and optionally ``torch.compile`` (``--compile``).
 
@@ -251,7 +251,7 @@ def default_amp(device: str | torch.device | None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m vaelib.bench", description=__doc__.split("\n\n")[0]
+        prog="python benchmarks/bench.py", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: GPU if any)")
     parser.add_argument("--epochs", type=int, default=1)
