@@ -1,21 +1,29 @@
-"""``python benchmarks/bench.py``: the usual data pipeline against vaelib's, on the same VAE.
+"""``python benchmarks/bench.py``: the lessons' training loop against its compute floor.
 
-Both pipelines train the classic 784-400-20 MLP VAE (Adam, lr 1e-3, batch 128, Fashion-MNIST)
-from the same initial weights for the same number of epochs:
+For each model of ``--models`` (recipes of ``vaelib.train.RECIPES``), in the same run:
 
-(a) the usual pipeline, as in pytorch/examples ``vae/main.py``: torchvision's
-    ``datasets.FashionMNIST(transform=ToTensor())`` + ``DataLoader(shuffle=True,
-    num_workers=0)``, a ``.to(device)`` per batch, the deck's loss on the sigmoid outputs
-    (``F.binary_cross_entropy(x_hat, x, reduction="sum") + KL``) and ``loss.item()`` per batch;
-(b) vaelib's path: the whole data set on the device once (``DeviceLoader``: batches are index
-    slices, no PIL, no per-sample Python, no collate), the same loss computed stably from the
-    logits (``vaelib.losses.negative_elbo``), ``vaelib.train.train`` (no host sync per
-    batch), fused Adam, bf16 autocast where it measured faster (``--amp auto``: CPUs with
-    native bf16) and optionally ``torch.compile`` (``--compile``).
+- **loop**: ``vaelib.train.train`` exactly as ``train_or_load`` runs it: ``DeviceLoader`` over
+  the training images (the data set copied to the device once, shuffled index slices), the
+  recipe's batch size and learning rate, ``fast_adam``, bf16 autocast where
+  ``default_amp`` says so, a progress bar, the history summed on the device. Seconds per
+  epoch, the loader's construction included.
+- **floor**: the same model, loss, optimizer and autocast, one forward + backward + optimizer
+  step on one pre-loaded batch, repeated for an epoch's steps: an epoch with no data pipeline
+  and no bookkeeping. ``loop_over_floor`` is loop / floor (target: at most 1.25).
 
-It prints one JSON object: each pipeline's seconds per epoch (the fastest of ``--repeats``
-runs), the ratio a/b, and each one's test loss (the negative ELBO per image, one z per image,
-evaluated the same way for both).
+For the MLP VAE it also times **usual**, the pipeline of pytorch/examples ``vae/main.py``:
+torchvision's ``FashionMNIST(transform=ToTensor())`` + ``DataLoader(shuffle=True,
+num_workers=0)``, a ``.to(device)`` per batch, the deck's loss on the sigmoid outputs,
+``torch.optim.Adam`` and ``loss.item()`` per batch (same model, seed and learning rate), and
+``usual_over_loop``. Each model's test loss (per image, one z per image, the same noise) says
+that the faster path trains as well.
+
+With ``--library`` it also times what the lessons compute beside training: the IWAE estimate
+(``vaelib.evaluate.iwae_log_likelihood``) for several k and BIC curves (``vaelib.bic``).
+
+Every variant runs ``--repeats`` times, in turn (a burst of load from elsewhere hits all of
+them); the fastest run is reported, as ``timeit`` does (other processes only ever add time),
+and every run is in ``runs``. One JSON object is printed (``--json``: only that).
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import io
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -32,13 +42,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
+from vaelib import train as T
 from vaelib.data import DeviceLoader, find_files, load_dataset
-from vaelib.kl import kl_gaussian
-from vaelib.models import VAE
 from vaelib.runtime import pick_device
-from vaelib.train import evaluate_loss, train, vae_loss_fn
+
+MODELS = {"mlp": "vae_mlp_latent20", "conv": "vae_conv_latent20", "ae": "ae_latent2"}
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 
 
 def _sync(device: torch.device) -> None:
@@ -46,14 +58,33 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _cpu_name() -> str:
-    try:  # Linux: the model name, e.g. "AMD EPYC 9R14"
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+def cpu_name() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), e.g. "AMD EPYC 9R14"."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def machine(device: torch.device) -> dict:
+    """What the timings were measured on."""
+    info = {
+        "device": device.type,
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_native_bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "torch": torch.__version__,
+    }
+    with contextlib.suppress(OSError):
+        info["load_average_1min"] = os.getloadavg()[0]
+    return info
 
 
 def torchvision_root(name: str = "fashion-mnist") -> Path:
@@ -74,10 +105,63 @@ def torchvision_root(name: str = "fashion-mnist") -> Path:
     return root
 
 
-def run_usual(
-    device: torch.device, epochs: int, batch_size: int, seed: int, limit: int | None
-) -> tuple[VAE, float]:
-    """Pipeline (a); returns the trained model and its seconds per epoch."""
+def _fresh(recipe: T.Recipe, device: torch.device, seed: int) -> tuple[nn.Module, Callable]:
+    torch.manual_seed(seed)
+    model, loss_fn = T.build_model(recipe)
+    return model.to(device), loss_fn
+
+
+def _maybe_compile(model: nn.Module, mode: str) -> nn.Module:
+    return model if mode == "off" else torch.compile(model, mode=mode)
+
+
+def time_loop(
+    recipe: T.Recipe, images: torch.Tensor, device: torch.device, epochs: int, seed: int,
+    amp: bool, compile_mode: str,
+) -> tuple[nn.Module, float]:  # fmt: skip
+    """The lessons' loop, as ``train_or_load`` runs it; returns the model and s/epoch."""
+    model, loss_fn = _fresh(recipe, device, seed)
+    step_model = _maybe_compile(model, compile_mode)
+    _sync(device)
+    start = time.perf_counter()
+    loader = DeviceLoader(
+        images, recipe.batch_size, device=device, seed=seed, binarize=recipe.binarize
+    )
+    with contextlib.redirect_stderr(io.StringIO()):  # the progress bar draws, out of sight
+        T.train(step_model, loader, loss_fn, epochs=epochs, lr=recipe.lr, amp=amp, desc="bench")
+    _sync(device)
+    return model, (time.perf_counter() - start) / epochs
+
+
+def time_floor(
+    recipe: T.Recipe, images: torch.Tensor, device: torch.device, epochs: int, seed: int,
+    amp: bool, compile_mode: str,
+) -> float:  # fmt: skip
+    """The same training step on one pre-loaded batch, an epoch's steps; returns s/epoch."""
+    model, loss_fn = _fresh(recipe, device, seed)
+    step_model = _maybe_compile(model, compile_mode)
+    model.train()
+    optimizer = T.fast_adam(model, recipe.lr)
+    x = DeviceLoader(images[: recipe.batch_size], recipe.batch_size, device=device).x
+    if recipe.binarize:
+        x = torch.bernoulli(x)
+    steps = epochs * -(-images.shape[0] // recipe.batch_size)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            terms = loss_fn(step_model, x)
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        optimizer.step()
+    _sync(device)
+    return (time.perf_counter() - start) / epochs
+
+
+def time_usual(
+    recipe: T.Recipe, device: torch.device, epochs: int, seed: int, limit: int | None
+) -> tuple[nn.Module, float]:
+    """pytorch/examples ``vae/main.py``'s pipeline on the same model; returns model, s/epoch."""
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
 
@@ -89,16 +173,11 @@ def run_usual(
         if limit is not None:
             dataset = Subset(dataset, range(min(limit, len(dataset))))
         loader = DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=True,
-            num_workers=0,
-            pin_memory=device.type == "cuda",
-            generator=torch.Generator().manual_seed(seed),
-        )
-        torch.manual_seed(seed)
-        model = VAE().to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+            dataset, batch_size=recipe.batch_size, shuffle=True, num_workers=0,
+            pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(seed),
+        )  # fmt: skip
+        model, _ = _fresh(recipe, device, seed)
+        optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
         model.train()
         _sync(device)
         start = time.perf_counter()
@@ -107,9 +186,8 @@ def run_usual(
             for x, _ in loader:
                 x = x.to(device)
                 x_hat, mu, logvar = model(x)
-                loss = (
-                    F.binary_cross_entropy(x_hat, x, reduction="sum")
-                    + kl_gaussian(mu, logvar).sum()
+                loss = F.binary_cross_entropy(x_hat, x, reduction="sum") - 0.5 * torch.sum(
+                    1 + logvar - mu.pow(2) - logvar.exp()
                 )
                 optimizer.zero_grad()
                 loss.backward()
@@ -123,163 +201,204 @@ def run_usual(
     return model, seconds
 
 
-def _autocast_loss(loss_fn: Callable, device: torch.device, amp: bool) -> Callable:
-    if not amp:
-        return loss_fn
-
-    def wrapped(model, x):
-        with torch.autocast(device.type, dtype=torch.bfloat16):
-            return loss_fn(model, x)
-
-    return wrapped
-
-
-def run_vaelib(
-    device: torch.device,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    limit: int | None,
-    *,
-    amp: bool = False,
-    compile_model: bool = False,
-) -> tuple[VAE, float]:
-    """Pipeline (b); returns the trained model and its seconds per epoch (the one copy of the
-    data set to the device included)."""
-    images, _ = load_dataset("fashion-mnist", "train", fast=False)
-    if limit is not None:
-        images = images[:limit]
-    torch.manual_seed(seed)
-    model = VAE().to(device)
-    fused = device.type in ("cpu", "cuda")
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
-    step_model = torch.compile(model) if compile_model else model
-    loss_fn = _autocast_loss(vae_loss_fn, device, amp)
-    _sync(device)
-    start = time.perf_counter()
-    loader = DeviceLoader(images, batch_size, device=device, seed=seed)
-    train(step_model, loader, loss_fn, epochs=epochs, optimizer=optimizer, progress=False)
-    _sync(device)
-    seconds = (time.perf_counter() - start) / epochs
-    return model, seconds
-
-
-def negative_elbo_on_test(model: VAE, device: torch.device, seed: int, limit: int | None) -> float:
-    """Negative ELBO per test image (nats), one z per image, the same noise for every model."""
+def eval_test_loss(
+    model: nn.Module, loss_fn: Callable, device: torch.device, seed: int, limit
+) -> float:
+    """The loss per test image (nats), one z per image, the same noise for every model."""
     images, _ = load_dataset("fashion-mnist", "test", fast=False)
-    if limit is not None:
-        images = images[:limit]
-    loader = DeviceLoader(images, 1000, shuffle=False, device=device)
+    loader = DeviceLoader(images[:limit], 1000, shuffle=False, device=device)
     torch.manual_seed(seed)
-    return evaluate_loss(model, loader, vae_loss_fn)["loss"]
+    return T.evaluate_loss(model, loader, loss_fn)["loss"]
+
+
+def bench_model(
+    name: str, device: torch.device, *, epochs: int, seed: int, limit: int | None, amp: bool,
+    compile_mode: str, repeats: int, usual: bool,
+) -> dict:  # fmt: skip
+    """Loop, floor (and usual) for ``RECIPES[name]``, timed in turn ``repeats`` times."""
+    recipe = T.RECIPES[name]
+    images, _ = load_dataset(recipe.dataset, "train", fast=False)
+    images = images[:limit]
+    runs: dict[str, list[float]] = {"loop": [], "floor": [], "usual": []}
+    for _ in range(repeats):
+        model, seconds = time_loop(recipe, images, device, epochs, seed, amp, compile_mode)
+        runs["loop"].append(seconds)
+        runs["floor"].append(time_floor(recipe, images, device, epochs, seed, amp, compile_mode))
+        if usual:
+            usual_model, seconds = time_usual(recipe, device, epochs, seed, limit)
+            runs["usual"].append(seconds)
+    loss_fn = T.build_model(recipe)[1]
+    loop, floor = min(runs["loop"]), min(runs["floor"])
+    result = {
+        "recipe": recipe.kind,
+        "batch_size": recipe.batch_size,
+        "lr": recipe.lr,
+        "steps_per_epoch": -(-images.shape[0] // recipe.batch_size),
+        "loop": {
+            "seconds_per_epoch": loop,
+            "runs": runs["loop"],
+            "test_loss": eval_test_loss(model, loss_fn, device, seed, limit),
+        },
+        "floor": {"seconds_per_epoch": floor, "runs": runs["floor"]},
+        "loop_over_floor": loop / floor,
+    }
+    if usual:
+        result["usual"] = {
+            "pipeline": "torchvision FashionMNIST + ToTensor + DataLoader(num_workers=0) + .to, "
+            "BCE on sigmoid outputs, torch.optim.Adam, loss.item() per batch",
+            "seconds_per_epoch": min(runs["usual"]),
+            "runs": runs["usual"],
+            "test_loss": eval_test_loss(usual_model, loss_fn, device, seed, limit),
+        }
+        result["usual_over_loop"] = result["usual"]["seconds_per_epoch"] / loop
+    return result
+
+
+def _best_of(fn: Callable[[], object], repeats: int, device: torch.device) -> float:
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_library(device: torch.device, seed: int, repeats: int, n_test: int = 1000) -> dict:
+    """Seconds for the IWAE estimate on ``n_test`` test images (k = 1 ... 1000, an untrained
+    model: the cost does not depend on the weights) and for BIC curves on random codes."""
+    from vaelib import bic, evaluate
+    from vaelib.data import to_float
+
+    images, _ = load_dataset("fashion-mnist", "test", fast=False)
+    x = to_float(images[:n_test]).to(device)
+    out: dict = {"iwae": {"test_images": n_test, "likelihood": "continuous_bernoulli"}}
+    for name in ("vae_mlp_latent20", "vae_conv_latent20"):
+        model, _ = _fresh(T.RECIPES[name], device, seed)
+        model.eval()
+        seconds = {}
+        for k in (1, 10, 100, 1000):
+            g = torch.Generator(device=device).manual_seed(seed)
+            seconds[str(k)] = _best_of(
+                lambda m=model, k=k, g=g: evaluate.iwae_log_likelihood(
+                    m, x, k, likelihood="continuous_bernoulli", generator=g
+                ),
+                repeats if k < 1000 else 1,
+                device,
+            )
+        out["iwae"][name] = {"seconds_by_k": seconds}
+    rng = torch.Generator().manual_seed(seed)
+    out["bic"] = {}
+    for d in (2, 20):
+        z = torch.randn(10_000, d, generator=rng)
+        ks = [1, 5, 10, 20, 40]
+        seconds = _best_of(lambda z=z, ks=ks: bic.bic_curve(z, ks, "full", 1, seed), 1, device)
+        out["bic"][f"d={d}"] = {"codes": 10_000, "ks": ks, "n_init": 1, "seconds": seconds}
+    return out
 
 
 def benchmark(
     device: str | torch.device | None = None,
+    models: tuple[str, ...] = ("mlp",),
     epochs: int = 1,
-    batch_size: int = 128,
     seed: int = 0,
     limit: int | None = None,
-    amp: bool = False,
-    compile_model: bool = False,
+    amp: bool | None = None,
+    compile_mode: str = "off",
     repeats: int = 3,
+    usual: bool = True,
+    library: bool = False,
 ) -> dict:
-    """Run both pipelines and return the JSON-ready result (see the module docstring).
+    """Run the benchmark and return the JSON-ready result (see the module docstring).
 
-    Each pipeline trains ``repeats`` times from the same initial weights, a and b in turn (so
-    a burst of load from elsewhere hits both); its seconds per epoch is the fastest run, as
-    ``timeit`` reports (other processes only ever add time). ``limit`` keeps only the first
-    ``limit`` train and test images (for a quick check).
+    ``models``: keys of ``MODELS``; ``amp=None`` follows ``vaelib.train.default_amp``;
+    ``limit`` keeps only the first ``limit`` train and test images (for a quick check).
     """
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}.")
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    for name, value in (("repeats", repeats), ("epochs", epochs)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}.")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1 or None (the whole data set), got {limit}.")
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown or not models:
+        raise ValueError(f"models={models!r}: choose from {sorted(MODELS)}.")
+    if compile_mode not in COMPILE_MODES:
+        raise ValueError(f"compile_mode={compile_mode!r}: choose from {COMPILE_MODES}.")
     device = pick_device(str(device) if device is not None else None)
-    runs_a, runs_b = [], []
-    for _ in range(repeats):
-        model_a, seconds = run_usual(device, epochs, batch_size, seed, limit)
-        runs_a.append(seconds)
-        model_b, seconds = run_vaelib(
-            device, epochs, batch_size, seed, limit, amp=amp, compile_model=compile_model
-        )
-        runs_b.append(seconds)
-    seconds_a, seconds_b = min(runs_a), min(runs_b)
-    loss_a = negative_elbo_on_test(model_a, device, seed, limit)
-    loss_b = negative_elbo_on_test(model_b, device, seed, limit)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
-    return {
-        "device": device.type,
-        "device_name": name or platform.machine(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "model": "VAE 784-400-20 (Adam, lr 1e-3)",
+    amp = T.default_amp(device) if amp is None else amp
+    result = {
+        "machine": machine(device),
         "epochs": epochs,
-        "batch_size": batch_size,
-        "train_images": limit or 60000,
         "repeats": repeats,
-        "a": {
-            "pipeline": "torchvision FashionMNIST + ToTensor + DataLoader(num_workers=0) + .to",
-            "seconds_per_epoch": seconds_a,
-            "seconds_per_epoch_runs": runs_a,
-            "test_loss": loss_a,
-        },
-        "b": {
-            "pipeline": "vaelib DeviceLoader + train (fused Adam, logits BCE)",
-            "amp_bf16": amp,
-            "compile": compile_model,
-            "seconds_per_epoch": seconds_b,
-            "seconds_per_epoch_runs": runs_b,
-            "test_loss": loss_b,
-        },
-        "ratio_a_over_b": seconds_a / seconds_b,
-        "test_loss_relative_diff_b_vs_a": (loss_b - loss_a) / loss_a,
+        "train_images": limit or 60_000,
+        "amp_bf16": amp,
+        "compile": compile_mode,
+        "models": {},
     }
+    for key in models:
+        result["models"][MODELS[key]] = bench_model(
+            MODELS[key], device, epochs=epochs, seed=seed, limit=limit, amp=amp,
+            compile_mode=compile_mode, repeats=repeats, usual=usual and key == "mlp",
+        )  # fmt: skip
+    if library:
+        result["library"] = bench_library(device, seed, repeats)
+    return result
 
 
-def default_amp(device: str | torch.device | None) -> bool:
-    """bf16 autocast by default only where it measured faster: CPUs with native bf16 matrix
-    instructions (AVX512-BF16/AMX; 2x the fp32 matmul rate, measured). On a GPU it stays off:
-    not measured yet, and a model this small is expected to be bound by kernel launches."""
-    device = pick_device(str(device) if device is not None else None)
-    return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+def summary(result: dict) -> str:
+    """The lines ``make bench`` prints above the JSON."""
+    m = result["machine"]
+    lines = [
+        f"{m['device_name']} ({m['device']}, {m['threads']} threads, torch {m['torch']}), "
+        f"bf16 autocast {'on' if result['amp_bf16'] else 'off'}, compile {result['compile']}"
+    ]
+    for name, r in result["models"].items():
+        lines.append(
+            f"{name}: training loop {r['loop']['seconds_per_epoch']:.2f} s/epoch, floor "
+            f"{r['floor']['seconds_per_epoch']:.2f} s/epoch, loop/floor "
+            f"{r['loop_over_floor']:.2f} (target <= 1.25); test loss {r['loop']['test_loss']:.2f}"
+        )
+        if "usual" in r:
+            lines.append(
+                f"{name}: usual pipeline {r['usual']['seconds_per_epoch']:.2f} s/epoch "
+                f"({r['usual_over_loop']:.1f}x the loop); test loss {r['usual']['test_loss']:.2f}"
+            )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python benchmarks/bench.py", description=__doc__.split("\n\n")[0]
+        prog="python benchmarks/bench.py", description=__doc__.split("\n\n")[0].strip("`")
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: GPU if any)")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--repeats", type=int, default=3, help="runs per pipeline; the fastest is reported"
+        "--models", default="mlp", help=f"comma-separated, from {sorted(MODELS)}, or 'all'"
     )
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3, help="runs each; the fastest counts")
     parser.add_argument("--limit", type=int, default=None, help="use the first N images only")
     parser.add_argument(
-        "--amp",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="bf16 autocast for pipeline (b); auto: on for CPUs with native bf16 (measured "
-        "faster there, see docs/benchmarks.md), off elsewhere",
-    )
-    parser.add_argument("--compile", action="store_true", help="torch.compile for (b)")
+        "--amp", choices=("auto", "on", "off"), default="auto",
+        help="bf16 autocast; auto: vaelib.train.default_amp (on for CPUs with native bf16)",
+    )  # fmt: skip
+    parser.add_argument("--compile", choices=COMPILE_MODES, default="off", help="torch.compile")
+    parser.add_argument("--no-usual", action="store_true", help="skip the usual pipeline")
+    parser.add_argument("--library", action="store_true", help="also time IWAE and BIC")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args(argv)
-    with contextlib.redirect_stdout(None) if args.json else contextlib.nullcontext():
+    models = tuple(MODELS) if args.models == "all" else tuple(args.models.split(","))
+    amp = None if args.amp == "auto" else args.amp == "on"
+    with contextlib.redirect_stdout(io.StringIO()):  # checkpoint messages etc.: not the JSON
         result = benchmark(
-            args.device, args.epochs, args.batch_size, args.seed, args.limit,
-            default_amp(args.device) if args.amp == "auto" else args.amp == "on", args.compile,
-            args.repeats,
+            args.device, models, args.epochs, args.seed, args.limit, amp, args.compile,
+            args.repeats, not args.no_usual, args.library,
         )  # fmt: skip
     if args.json:
         print(json.dumps(result))
     else:
+        print(summary(result))
         print(json.dumps(result, indent=2))
     return 0
 

@@ -20,7 +20,6 @@ import math
 
 import torch
 from torch import nn
-from torch.distributions import ContinuousBernoulli
 from torch.nn import functional as F
 
 from vaelib import losses
@@ -28,6 +27,7 @@ from vaelib.reparam import reparameterize
 
 LIKELIHOODS = ("bernoulli", "continuous_bernoulli")
 _LOG_2PI = math.log(2 * math.pi)
+_LOG_2 = math.log(2)
 
 
 def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -42,16 +42,32 @@ def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch
 
 
 def log_likelihood(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> torch.Tensor:
-    """``log p(x|z)`` summed over pixels: x (N, 1, H, W), logits (N, 1, H, W) -> (N,).
+    """``log p(x|z)`` summed over pixels: x (N, 1, H, W), logits (N, 1, H, W) -> (N,). x may
+    broadcast against logits: x (N, 1, 1, H, W) with logits (N, k, 1, H, W) gives (N, k).
 
-    Bernoulli: ``sum x log x_hat + (1 - x) log(1 - x_hat)`` (minus the deck's BCE);
-    continuous Bernoulli: the same plus ``sum log C(x_hat)``.
+    Bernoulli: ``sum x log x_hat + (1 - x) log(1 - x_hat)`` (minus the deck's BCE), computed
+    stably from the logits as ``sum x * logits + log sigmoid(-logits)``; continuous Bernoulli:
+    the same plus ``sum log C(x_hat)`` (``continuous_bernoulli_log_norm``).
     """
-    if likelihood == "bernoulli":
-        return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    _check_likelihood(likelihood)
+    log_px = x * logits + F.logsigmoid(-logits)
     if likelihood == "continuous_bernoulli":
-        return ContinuousBernoulli(logits=logits).log_prob(x).flatten(1).sum(1)
-    raise ValueError(f"likelihood={likelihood!r} is unknown: use one of {LIKELIHOODS}.")
+        log_px = log_px + continuous_bernoulli_log_norm(logits)
+    return log_px.flatten(-3).sum(-1)
+
+
+def continuous_bernoulli_log_norm(logits: torch.Tensor) -> torch.Tensor:
+    """``log C(x_hat)`` of the continuous Bernoulli, elementwise, from ``logits`` (any shape).
+
+    ``C(x_hat) = 2 atanh(1 - 2 x_hat) / (1 - 2 x_hat)``; with ``x_hat = sigmoid(l)``,
+    ``1 - 2 x_hat = -tanh(l / 2)`` and ``atanh(1 - 2 x_hat) = -l / 2``, so ``C = l / tanh(l / 2)``,
+    and ``C = 2 + l^2 / 6 + O(l^4)`` where ``|l| < 1e-2``. The same values as
+    ``torch.distributions.ContinuousBernoulli(logits=l)``'s normaliser (tested), at a fraction
+    of its cost: it is evaluated once per pixel of every importance sample.
+    """
+    small = logits.abs() < 1e-2
+    safe = torch.where(small, 1.0, logits)
+    return torch.where(small, _LOG_2 + logits.pow(2) / 12, torch.log(safe / torch.tanh(safe / 2)))
 
 
 def _check_likelihood(likelihood: str) -> None:
@@ -85,12 +101,13 @@ def log_weights(
     *,
     likelihood: str = "bernoulli",
     generator: torch.Generator | None = None,
-    max_rows: int = 32768,
+    max_rows: int = 8192,
 ) -> torch.Tensor:
     """The importance log-weights ``log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)``.
 
-    x: (N, 1, H, W); returns (N, k). ``z_i = reparameterize(mu, logvar, generator)``; at most ``max_rows`` decoder rows at a time (memory stays
-    bounded for any k).
+    x: (N, 1, H, W); returns (N, k). ``z_i = reparameterize(mu, logvar, generator)``; at most ``max_rows`` decoder
+    rows at a time (memory stays bounded for any k; 8192 measured fastest on a 2-core CPU: the
+    rows' logits stay in cache).
     """
     _check(x, k, likelihood, max_rows)
     model.eval()
@@ -109,8 +126,7 @@ def log_weights(
             log_q = -0.5 * ((z - mu_m).pow(2) / logvar_m.exp() + logvar_m + _LOG_2PI).sum(-1)
             log_prior = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
             logits = model.decode_logits(z.reshape(n * m, d))
-            x_rep = xs.repeat_interleave(m, dim=0)
-            log_px = log_likelihood(x_rep, logits, likelihood).view(n, m)
+            log_px = log_likelihood(xs[:, None], logits.view(n, m, *xs.shape[1:]), likelihood)
             parts.append(log_px + log_prior - log_q)
         out.append(torch.cat(parts, dim=1))
     return torch.cat(out)
@@ -123,7 +139,7 @@ def iwae_log_likelihood(
     *,
     likelihood: str = "bernoulli",
     generator: torch.Generator | None = None,
-    max_rows: int = 32768,
+    max_rows: int = 8192,
 ) -> torch.Tensor:
     """The IWAE estimate of ``log p(x)`` per example, in nats: x (N, 1, H, W) -> (N,).
 
@@ -133,6 +149,18 @@ def iwae_log_likelihood(
     """
     log_w = log_weights(model, x, k, likelihood=likelihood, generator=generator, max_rows=max_rows)
     return torch.logsumexp(log_w, dim=1) - math.log(k)
+
+
+def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
+    """The mean of per-example estimates ``values`` (N,) and its standard error
+    ``s / sqrt(N)`` (s: the sample standard deviation, N - 1 in its denominator).
+
+    The precision of a number averaged over a subset of N test images, e.g. an IWAE table
+    entry: the subset is large enough when the standard error is below the digits shown.
+    """
+    if values.dim() != 1 or values.shape[0] < 2:
+        raise ValueError(f"values must have shape (N,) with N >= 2, got {tuple(values.shape)}.")
+    return values.mean().item(), (values.std() / math.sqrt(values.shape[0])).item()
 
 
 @torch.no_grad()
