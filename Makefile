@@ -14,13 +14,14 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export MPLBACKEND ?= Agg
 
-.PHONY: help venv data lab test lint format unit notebooks figures bench slides slides-pdf clean
+.PHONY: help venv data lab test lint format unit notebooks figures bench course-time slides slides-pdf clean
 
 help:
 	@echo "make lab      set up (venv, data) and open the course in JupyterLab"
 	@echo "make test     set up, then ruff, unit tests and every notebook under nbval (fast mode)"
 	@echo "make figures  re-run every notebook in full mode, in place, regenerating pics/"
-	@echo "make bench    time the data pipelines (JSON on stdout)"
+	@echo "make bench    the training loop's seconds per epoch against its compute floor (JSON)"
+	@echo "make course-time  every notebook in full mode from empty checkpoints: docs/course_time.json"
 	@echo "make slides   render slides/vae.html from slides/vae.md (make slides-pdf: a PDF, needs chromium)"
 	@echo "venv: $(VENV)"
 
@@ -71,8 +72,14 @@ figures: venv data
 	    --ExecutePreprocessor.timeout=-1 "$$nb" || exit 1; \
 	done
 
+# The lessons' training loop against its floor (same step on one pre-loaded batch), per model.
 bench: venv data
-	$(BIN)/python benchmarks/bench.py --json
+	$(BIN)/python benchmarks/bench.py --models all $(BENCH_ARGS)
+
+# The whole course in full mode, each lesson in a fresh kernel, from empty checkpoints, in a
+# temporary copy (COURSE_TIME_ARGS=--in-place or --keep-checkpoints to change that).
+course-time: venv data
+	$(BIN)/python benchmarks/course_time.py --out docs/course_time.json $(COURSE_TIME_ARGS)
 
 # The lecture deck: Marp CLI from npm, pinned by package.json and package-lock.json (node_modules/
 # is git-ignored). The HTML needs no browser; the PDF needs Chromium (Debian: apt-get install chromium).

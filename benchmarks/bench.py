@@ -386,8 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", choices=COMPILE_MODES, default="off", help="torch.compile")
     parser.add_argument("--no-usual", action="store_true", help="skip the usual pipeline")
     parser.add_argument("--library", action="store_true", help="also time IWAE and BIC")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     models = tuple(MODELS) if args.models == "all" else tuple(args.models.split(","))
     amp = None if args.amp == "auto" else args.amp == "on"
     with contextlib.redirect_stdout(io.StringIO()):  # checkpoint messages etc.: not the JSON
