@@ -23,7 +23,7 @@ def test_tiny_run_prints_one_json_object_with_the_floor(capsys):
     assert isinstance(result["amp_bf16"], bool)
     assert set(result["models"]) == {"vae_mlp_latent20", "ae_latent2"}
     mlp = result["models"]["vae_mlp_latent20"]
-    assert mlp["steps_per_epoch"] == 2  # 256 images, batch 128
+    assert mlp["steps_per_epoch"] == 2 and mlp["data_to_device_seconds"] > 0  # 256 images
     for part in ("loop", "floor", "usual"):
         assert mlp[part]["seconds_per_epoch"] > 0 and len(mlp[part]["runs"]) == 1
     for part in ("loop", "usual"):
@@ -41,6 +41,16 @@ def test_summary_names_loop_floor_and_ratio():
     result = bench.benchmark("cpu", ("ae",), limit=128, repeats=1, usual=False)
     text = bench.summary(result)
     assert "training loop" in text and "floor" in text and "loop/floor" in text
+
+
+def test_library_costs_tiny():
+    out = bench.bench_library(
+        bench.torch.device("cpu"), 0, 1, n_test=2, n_codes=50, ks=(1, 2), iwae_ks=(1, 3)
+    )
+    assert out["iwae"]["test_images"] == 2
+    for name in ("vae_mlp_latent20", "vae_conv_latent20"):
+        assert set(out["iwae"][name]["seconds_by_k"]) == {"1", "3"}
+    assert out["bic"]["d=20"]["ks"] == [1, 2] and out["bic"]["d=2"]["seconds"] > 0
 
 
 def test_torchvision_reads_the_unpacked_files():
