@@ -151,3 +151,25 @@ def test_train_or_load_records_the_recipe_in_the_checkpoint(monkeypatch):
     T.train_or_load("tiny_vae2", progress=False)
     _, meta = T.load_checkpoint(T.checkpoint_path("tiny_vae2"), VAE(latent_dim=2))
     assert meta["recipe"]["lr"] == recipe.lr and meta["epochs"] == 1 and meta["seed"] == 0
+
+
+@pytest.mark.parametrize("amp", [False, True])
+def test_bf16_autocast_trains_and_logs_float32_means(amp):
+    torch.manual_seed(0)
+    x = _real_batch()
+    model = VAE(latent_dim=4)
+    history = T.train(model, [x] * 5, T.vae_loss_fn, epochs=3, lr=3e-3, amp=amp, progress=False)
+    assert history["loss"][-1] < 0.9 * history["loss"][0]
+    for key in ("loss", "recon", "kl"):
+        assert all(isinstance(v, float) and v == v for v in history[key])
+    # The logged loss is the epoch's mean of recon + kl, summed in float32 even under bf16.
+    for e in range(3):
+        assert history["loss"][e] == pytest.approx(history["recon"][e] + history["kl"][e], 1e-4)
+
+
+def test_fast_adam_is_fused_adam_on_the_cpu_and_default_amp_is_a_bool():
+    optimizer = T.fast_adam(VAE(latent_dim=2), lr=2e-3)
+    assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["fused"] is True
+    assert optimizer.defaults["lr"] == 2e-3
+    assert isinstance(T.default_amp("cpu"), bool)
+    assert T.default_amp("meta") is False  # only CPUs with native bf16, so far

@@ -104,13 +104,13 @@ def log_weights(
     *,
     likelihood: str = "bernoulli",
     generator: torch.Generator | None = None,
-    max_rows: int = 8192,
+    max_rows: int = 1024,
 ) -> torch.Tensor:
     """The importance log-weights ``log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)``.
 
     x: (N, 1, H, W); returns (N, k). ``z_i = reparameterize(mu, logvar, generator)``; at most ``max_rows`` decoder
-    rows at a time (memory stays bounded for any k; 8192 measured fastest on a 2-core CPU: the
-    rows' logits stay in cache).
+    rows at a time (memory stays bounded for any k; 1024 measured fastest on the course's CPU,
+    1.6x faster than 8192 for the conv VAE: the activations stay in cache).
     """
     _check(x, k, likelihood, max_rows)
     model.eval()
@@ -142,7 +142,7 @@ def iwae_log_likelihood(
     *,
     likelihood: str = "bernoulli",
     generator: torch.Generator | None = None,
-    max_rows: int = 8192,
+    max_rows: int = 1024,
 ) -> torch.Tensor:
     """The IWAE estimate of ``log p(x)`` per example, in nats: x (N, 1, H, W) -> (N,).
 
