@@ -35,6 +35,7 @@ def no_system_data(tmp_path, monkeypatch):
         data, "SYSTEM_DIRS", {k: str(tmp_path / "system" / k) for k in data.SYSTEM_DIRS}
     )
     monkeypatch.delenv("VAELIB_DATA", raising=False)
+    monkeypatch.setattr(data, "SIZES", {"train": 20, "test": 20})  # make_dataset's size
     return tmp_path
 
 
@@ -65,7 +66,7 @@ def test_load_dataset_searches_root_then_env_then_repo_then_system(no_system_dat
     make_dataset(tmp / "env" / "fashion-mnist", fill=3)
     monkeypatch.setenv("VAELIB_DATA", str(tmp / "env"))
     assert load_dataset(fast=False)[0].flatten()[0] == 3
-    make_dataset(tmp / "root", fill=4)
+    make_dataset(tmp / "root" / "fashion-mnist", fill=4)
     images, labels = load_dataset("fashion-mnist", "test", root=tmp / "root", fast=False)
     assert images.flatten()[0] == 4
     assert images.shape == (20, 1, 28, 28) and images.dtype == torch.uint8

@@ -9,7 +9,6 @@ import torch
 from torch import distributions as D
 
 from vaelib import reparam
-from vaelib.exercises import reparam as ex
 
 F64 = torch.float64
 
@@ -221,19 +220,3 @@ def test_plot_computation_graph_draws_both_versions():
     assert any("\\epsilon \\sim" in t for t in after)  # eps is an input node after the trick
     assert not any("epsilon" in t for t in before) and before.count("X") == 2  # two blocked
     plt.close(fig)
-
-
-# ----------------------------------------------------------------------------- exercises
-
-
-def test_exercise_checks_accept_right_and_reject_wrong_answers(capsys):
-    v = reparam.z2_gradient_variance(torch.tensor(ex.MU), torch.tensor(ex.SIGMA))
-    assert ex.check_variance_ratio((v["score"][0] / v["pathwise"][0]).item())
-    assert not ex.check_variance_ratio(1.0)
-    assert not ex.check_variance_ratio(None)
-    assert ex.check_score_mu(lambda z, mu, sigma: (z - mu) / sigma**2)
-    assert not ex.check_score_mu(lambda z, mu, sigma: (z - mu) / sigma)
-    assert not ex.check_score_mu(lambda z, mu, sigma: None)
-    assert not ex.check_score_mu(None)
-    out = capsys.readouterr().out
-    assert "Right:" in out and "Not yet:" in out

@@ -29,6 +29,7 @@ LESSONS = {
     "01": "autoencoder limitations",
     "02": "KL divergence, discrete",
     "03": "KL divergence, Gaussian",
+    "04": "evidence lower bound",
     "05": "reparameterization trick",
     "06": "VAE training",
     "07": "BIC curves",

@@ -142,7 +142,7 @@ def test_train_ignores_a_checkpoint_of_another_recipe_and_starts_fresh(tmp_path,
     for key, value in reference.state_dict().items():
         torch.testing.assert_close(fresh.state_dict()[key], value)
     _, meta = T.load_checkpoint(ckpt, VAE(latent_dim=2))
-    assert meta == {"epochs": 2, "lr": 2.0}
+    assert meta == {"epochs": 2, "lr": 2.0, "steps": 2}
 
 
 def test_train_or_load_records_the_recipe_in_the_checkpoint(monkeypatch):

@@ -2,8 +2,10 @@
 
 - runtime: device, seeds, fast mode        - data: Fashion-MNIST/MNIST and the fast batcher
 - models: the autoencoder and the VAEs     - losses: reconstruction losses
-- train: the training loop, checkpoints    - figures: saving every figure under pics/
+- train: the training loop, recipes        - figures: saving every figure under pics/
+- checkpoint: atomic saves, strict loads   - validate: the input checks every helper uses
 - kl: KL divergence                        - reparam: the reparameterization trick
+- elbo: the evidence lower bound, checked on the linear-Gaussian model (exact log p(x), p(z|x))
 - evaluate: likelihood estimates           - bic: Gaussian mixtures and BIC curves
 - exercises: self-checks for each lesson's exercises
 """

@@ -28,6 +28,8 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from vaelib import validate as check
+
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 
 
@@ -49,10 +51,8 @@ def n_parameters(k: int, d: int, covariance_type: str = "full") -> int:
     - ``"tied"``: one symmetric d x d matrix shared by all components, ``d (d + 1) / 2``;
     - ``"spherical"``: one variance per component, ``k``.
     """
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive int (number of components), got {k!r}.")
-    if not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"d must be a positive int (dimension of the codes), got {d!r}.")
+    check.integer(k, "k", 1, "the number of components")
+    check.integer(d, "d", 1, "the dimension of the codes")
     covariances = {
         "full": k * d * (d + 1) // 2,
         "diag": k * d,
@@ -65,6 +65,9 @@ def n_parameters(k: int, d: int, covariance_type: str = "full") -> int:
 def bic(log_likelihood: float, p: int, n: int) -> float:
     """``BIC = -2 log L + p log n`` for a total log-likelihood ``log L`` of ``n`` points under
     a model with ``p`` free parameters (smaller is better)."""
+    check.number(log_likelihood, "log_likelihood")
+    check.integer(p, "p", 0, "the number of free parameters")
+    check.integer(n, "n", None)
     if n < 1:
         raise ValueError(f"n must be at least 1 (number of codes), got {n}.")
     return float(-2.0 * log_likelihood + p * math.log(n))
@@ -90,7 +93,7 @@ def _as_codes(z: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def _check_ks(ks: Iterable[int], n: int) -> list[int]:
-    ks = [int(k) for k in ks]
+    ks = check.integers(ks, "ks", minimum=None)  # the sign is checked below
     if not ks:
         raise ValueError("ks is empty: pass the numbers of components to try, e.g. range(1, 21).")
     if min(ks) < 1:
@@ -171,8 +174,11 @@ def bic_curve(
     n, d = z.shape
     ks = _check_ks(ks, n)
     _check_covariance_type(covariance_type)
+    check.integer(n_init, "n_init", None)
     if n_init < 1:
         raise ValueError(f"n_init must be at least 1 (EM restarts per k), got {n_init}.")
+    check.integer(max_iter, "max_iter", 1, "EM iterations per start")
+    check.number(reg_covar, "reg_covar", minimum=0)
     bics, log_liks, ps, models = [], [], [], []
     for k in tqdm(ks, desc=f"GMM {covariance_type}, d={d}", disable=not progress):
         gmm = GaussianMixture(
@@ -213,6 +219,7 @@ def sample_mixture(gmm: GaussianMixture, n: int, seed: int = 0) -> torch.Tensor:
     ``z = mu_j + L_j eps`` with ``eps ~ N(0, I)`` and ``L_j L_j^T = Sigma_j`` (Cholesky).
     The same ``seed`` gives the same codes.
     """
+    check.integer(n, "n", None)
     if n < 1:
         raise ValueError(f"n must be at least 1 (number of codes to draw), got {n}.")
     if not hasattr(gmm, "means_"):
@@ -244,6 +251,7 @@ def ellipse(
         )
     if n_std <= 0 or n_points < 3:
         raise ValueError(f"n_std must be positive and n_points >= 3, got {n_std}, {n_points}.")
+    check.symmetric_psd(torch.from_numpy(cov), "cov")
     t = np.linspace(0.0, 2.0 * np.pi, n_points)
     circle = np.stack([np.cos(t), np.sin(t)], axis=1)  # (n_points, 2), the unit circle
     return mean + n_std * circle @ np.linalg.cholesky(cov).T

@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from vaelib import losses
+from vaelib import validate as check
 from vaelib.reparam import reparameterize
 
 LIKELIHOODS = ("bernoulli", "continuous_bernoulli")
@@ -36,8 +37,7 @@ def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch
     A fixed generator gives a fixed binarised test set (train sets are re-drawn every epoch:
     ``DeviceLoader(binarize=True)``).
     """
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError("x must lie in [0, 1] (pixel intensities): divide uint8 images by 255.")
+    check.floating(x, "x"), check.unit_interval(x, "x (pixel intensities)")
     return torch.bernoulli(x, generator=generator)
 
 
@@ -49,7 +49,7 @@ def log_likelihood(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> to
     stably from the logits as ``sum x * logits + log sigmoid(-logits)``; continuous Bernoulli:
     the same plus ``sum log C(x_hat)`` (``continuous_bernoulli_log_norm``).
     """
-    _check_likelihood(likelihood)
+    _check_log_likelihood(x, logits, likelihood)
     log_px = x * logits + F.logsigmoid(-logits)
     if likelihood == "continuous_bernoulli":
         log_px = log_px + continuous_bernoulli_log_norm(logits)
@@ -73,21 +73,36 @@ def continuous_bernoulli_log_norm(logits: torch.Tensor) -> torch.Tensor:
     return torch.where(small, _LOG_2 + logits.pow(2) / 12, torch.log(safe / torch.tanh(safe / 2)))
 
 
+def _check_log_likelihood(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> None:
+    """Dtypes, shapes (x as logits, or x (N, 1, C, H, W) against logits (N, k, C, H, W): one
+    image for its k samples) and x in [0, 1]."""
+    _check_likelihood(likelihood)
+    check.floating(x, "x"), check.floating(logits, "logits", half=True)
+    per_sample = x.dim() == logits.dim() == 5 and x.shape[1] == 1
+    if not (per_sample and x.shape[0] == logits.shape[0] and x.shape[2:] == logits.shape[2:]):
+        check.same_shape(x, logits, ("x", "logits"), "pass the decoder's logits for this batch.")
+    check.unit_interval(x, "x (pixel intensities)")
+
+
+def _check_images(x: torch.Tensor, likelihood: str) -> None:
+    _check_likelihood(likelihood)
+    check.floating(x, "x"), check.batch(x, "x", 4, "(N, 1, H, W)")
+    check.unit_interval(x, "x (pixel intensities)")
+
+
 def _check_likelihood(likelihood: str) -> None:
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood={likelihood!r} is unknown: use one of {LIKELIHOODS}.")
 
 
 def _check(x: torch.Tensor, k: int, likelihood: str, max_rows: int) -> None:
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int (the number of importance samples), got {k!r}.")
-    if max_rows < 1:
-        raise ValueError(f"max_rows must be at least 1, got {max_rows}.")
+    check.integer(k, "k", 1, "the number of importance samples")
+    check.integer(max_rows, "max_rows", 1, "decoder rows per step")
+    check.floating(x, "x")
     if x.dim() != 4:
         raise ValueError(f"x must have shape (N, 1, H, W), got {tuple(x.shape)}.")
     _check_likelihood(likelihood)
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError("x must lie in [0, 1]: divide uint8 images by 255.")
+    check.unit_interval(x, "x (pixel intensities)")
     if likelihood == "bernoulli" and not torch.all((x == 0) | (x == 1)):
         raise ValueError(
             "likelihood='bernoulli' is a normalised likelihood only for binary pixels, and x "
@@ -178,7 +193,7 @@ def negative_elbo(
     x (N, 1, H, W) -> (N,). With the Bernoulli it is ``vaelib.losses.negative_elbo`` (the deck's
     BCE: valid for grey pixels as a loss, even where it is not a likelihood); the continuous
     Bernoulli's ``-log p(x|z)`` adds its normaliser, ``-sum log C(x_hat)``."""
-    _check_likelihood(likelihood)
+    _check_images(x, likelihood)
     model.eval()
     mu, logvar = model.encode(x)
     logits = model.decode_logits(reparameterize(mu, logvar, generator))

@@ -24,13 +24,19 @@ COLORS = {
     "AE": "#1f77b4",  # plain autoencoder (lessons 01, 07)
     "VAE": "#d62728",  # the MLP VAE, N(0, I) prior (lessons 06-08)
     "ConvVAE": "#9467bd",  # the convolutional VAE (lesson 06)
+    "VAE-2D": "#393b79",  # the MLP VAE with a 2-D latent space, drawn in the plane (lesson 06)
     "VAE-binarized": "#ff7f0e",  # the MLP VAE trained on binarised pixels (lesson 06)
     "VAE-MoG": "#8c564b",  # the MLP VAE with a learned mixture-of-Gaussians prior (lesson 08)
     "VAE-Vamp": "#e377c2",  # the MLP VAE with a VampPrior (lesson 08)
     "ex-post MoG": "#17becf",  # a mixture fitted to the codes after training (lessons 07, 08)
     "PPCA": "#bcbd22",  # the linear-Gaussian toy model of the ELBO lesson (lesson 04)
+    "PPCA-enc-full": "#6a3d9a",  # its linear encoder with a full covariance (lesson 04)
+    "PPCA-enc-diag": "#1b9e77",  # its linear encoder with a diagonal covariance (lesson 04)
     "prior": "#404040",  # N(0, I) and samples from it: dark grey, visible on a projector
     "data": "#2ca02c",  # the data / test codes
+    "score function": "#a6761d",  # the score-function (REINFORCE) estimator (lesson 05)
+    "pathwise": "#1b9e77",  # the pathwise (reparameterized) estimator (lesson 05)
+    "prior hole": "#ff00ff",  # prior samples / grid points far from every code (lesson 06)
 }
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*$")
 REPO_ROOT = Path(__file__).resolve().parents[1]

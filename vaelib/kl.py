@@ -23,6 +23,8 @@ from typing import Literal, NamedTuple
 import torch
 from torch import distributions as D
 
+from vaelib import validate as check
+
 SUM_TOL = 1e-5  # how far a row of probabilities may sum from 1
 LOG2 = math.log(2.0)  # nats per bit
 
@@ -116,12 +118,6 @@ def nats_to_bits(nats: torch.Tensor | float) -> torch.Tensor | float:
 # ----------------------------------------------------------------------------- Gaussian
 
 
-def _check_floating(t: torch.Tensor, name: str) -> None:
-    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-        got = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
-        raise ValueError(f"{name} must be a floating-point tensor, got {got}: use .float().")
-
-
 def kl_gaussian(
     mu: torch.Tensor,
     logvar: torch.Tensor,
@@ -135,8 +131,7 @@ def kl_gaussian(
     ``0.5 * (logvar_p - logvar + (exp(logvar) + (mu - mu_p)^2) / exp(logvar_p) - 1)``;
     with the default prior N(0, I) this is ``-0.5 * sum(1 + logvar - mu^2 - exp(logvar))``.
     """
-    _check_floating(mu, "mu")
-    _check_floating(logvar, "logvar")
+    check.floating(mu, "mu", half=True), check.floating(logvar, "logvar", half=True)
     if mu.dim() == 0:
         raise ValueError("mu is a scalar: pass shape (..., D), e.g. mu.reshape(1) for one dim.")
     if mu.shape != logvar.shape:
@@ -150,7 +145,7 @@ def kl_gaussian(
     for name, t in (("mu_prior", mu_prior), ("logvar_prior", logvar_prior)):
         if t is None:
             continue
-        _check_floating(t, name)
+        check.floating(t, name, half=True)
         try:
             fits = torch.broadcast_shapes(t.shape, mu.shape) == mu.shape
         except RuntimeError:
@@ -209,10 +204,7 @@ def kl_monte_carlo(
             f"q has event shape {tuple(q.event_shape)} but p has {tuple(p.event_shape)}: both "
             "must be distributions over the same space (wrap with Independent(..., 1) if needed)."
         )
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2:
-        raise ValueError(
-            f"n_samples must be an int >= 2 (a standard error needs two samples), got {n_samples!r}."
-        )
+    check.integer(n_samples, "n_samples", 2, "a standard error needs two samples")
     if seed is None:
         z = q.sample((n_samples,))
     else:
@@ -240,8 +232,9 @@ def gaussian_mixture_on_grid(
             f"weights, mus and sigmas need one entry per component, got lengths {len(weights)}, "
             f"{len(mus)}, {len(sigmas)}."
         )
-    if min(weights) <= 0 or min(sigmas) <= 0:
-        raise ValueError("weights and sigmas must be positive: drop a component instead of a 0.")
+    for name, values in (("weights", weights), ("sigmas", sigmas)):
+        check.positive(torch.as_tensor(values, dtype=torch.float64), name,
+                       "weights and sigmas must be positive: drop a component instead of a 0.")  # fmt: skip
     w = torch.as_tensor(weights, dtype=x.dtype)
     comp = D.Normal(torch.as_tensor(mus, dtype=x.dtype), torch.as_tensor(sigmas, dtype=x.dtype))
     log_p = torch.logsumexp(comp.log_prob(x[:, None]) + torch.log(w / w.sum()), dim=-1)

@@ -12,20 +12,24 @@ far decoded samples are from real images.
 - ``nearest_distance(x, reference)``, ``mean_nearest_distance(x, reference)``: the Euclidean
   distance from each image (or code) to its nearest neighbour in a reference set, batched
   with ``torch.cdist``; the course's measure of how far samples are from real data.
+- ``code_spacing(z, quantile)``, ``prior_holes(z_prior, z, quantile)``: the prior-hole
+  measure of a VAE, the share of prior samples that land farther from every code than codes
+  lie from each other.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
+from vaelib import validate as check
 from vaelib.data import to_float
 
 
 def _check_codes(z: torch.Tensor, name: str = "z") -> None:
-    if not isinstance(z, torch.Tensor) or not z.is_floating_point():
-        got = z.dtype if isinstance(z, torch.Tensor) else type(z).__name__
-        raise ValueError(f"{name} must be a floating-point tensor, got {got}: use .float().")
+    check.floating(z, name, half=True)
     if z.dim() != 2 or z.shape[0] < 1 or z.shape[1] < 1:
         raise ValueError(
             f"{name} must have shape (N, D) with N, D >= 1, got {tuple(z.shape)}: one code per "
@@ -33,9 +37,15 @@ def _check_codes(z: torch.Tensor, name: str = "z") -> None:
         )
 
 
-def _check_batch_size(batch_size: int) -> None:
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+def _check_batch_size(batch_size: int, name: str = "batch_size") -> None:
+    check.integer(batch_size, name, 1, "rows per block")
+
+
+def _check_images(images: torch.Tensor, name: str) -> None:
+    """uint8 0..255 images, or float images in [0, 1]; other integers (int64 0..255) refused."""
+    if isinstance(images, torch.Tensor) and images.dtype != torch.uint8:
+        check.floating(images, name)
+        check.unit_interval(images, name)
 
 
 @torch.no_grad()
@@ -55,6 +65,7 @@ def encode_dataset(
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"images must have shape (N, C, H, W), got {shape}.")
+    _check_images(images, "images")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -94,6 +105,7 @@ def kl_to_standard_normal(mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor
     if not isinstance(cov, torch.Tensor) or cov.shape != (d, d):
         shape = tuple(cov.shape) if isinstance(cov, torch.Tensor) else type(cov).__name__
         raise ValueError(f"cov must have shape (D, D) = ({d}, {d}) to match mean, got {shape}.")
+    check.floating(cov, "cov"), check.finite(mean, "mean"), check.symmetric_psd(cov, "cov")
     chol, info = torch.linalg.cholesky_ex(cov.double())
     if int(info) != 0:
         raise ValueError(
@@ -110,7 +122,7 @@ def bounding_box(z: torch.Tensor, margin: float = 0.0) -> tuple[torch.Tensor, to
     """The smallest box holding every code: ``(low, high)``, each ``(D,)``, widened on each
     side by ``margin`` times its width."""
     _check_codes(z)
-    if margin < 0:
+    if check.number(margin, "margin") < 0:
         raise ValueError(f"margin must be non-negative (a fraction of the width), got {margin}.")
     low, high = z.min(dim=0).values, z.max(dim=0).values
     pad = margin * (high - low)
@@ -141,8 +153,7 @@ def empty_cell_fraction(
             f"low and high must have shape (D,) = ({z.shape[1]},) to match z, got "
             f"{tuple(low.shape)} and {tuple(high.shape)}."
         )
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1 (cells per side), got {steps}.")
+    check.integer(steps, "steps", 1, "cells per side")
     if not bool((high > low).all()):
         raise ValueError(f"high must exceed low in every dimension, got {low} and {high}.")
     z = z[((z >= low) & (z <= high)).all(dim=1)]
@@ -169,8 +180,7 @@ def latent_grid(
             f"low and high must be 2-D corners (2,), got {tuple(low.shape)} and "
             f"{tuple(high.shape)}: a grid is drawn for a 2-D latent space only."
         )
-    if steps < 2:
-        raise ValueError(f"steps must be at least 2 (points per side), got {steps}.")
+    check.integer(steps, "steps", 2, "points per side")
     if not bool((high > low).all()):
         raise ValueError(f"high must exceed low in both dimensions, got {low} and {high}.")
     z1 = torch.linspace(float(low[0]), float(high[0]), steps)
@@ -187,8 +197,7 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
             f"z0 and z1 must be single codes of the same shape (D,), got {tuple(z0.shape)} and "
             f"{tuple(z1.shape)}: index one row, e.g. z[0]."
         )
-    if steps < 2:
-        raise ValueError(f"steps must be at least 2 (the two end points), got {steps}.")
+    check.integer(steps, "steps", 2, "the two end points")
     t = torch.linspace(0.0, 1.0, steps, dtype=z0.dtype, device=z0.device).unsqueeze(1)
     return (1 - t) * z0 + t * z1
 
@@ -197,6 +206,8 @@ def _flat_float(x: torch.Tensor, name: str) -> torch.Tensor:
     if not isinstance(x, torch.Tensor) or x.dim() < 2 or x.shape[0] < 1:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"{name} must be a batch of shape (N, ...) with N >= 1, got {shape}.")
+    if x.dtype != torch.uint8:  # int64 0..255 images are not scaled silently
+        check.floating(x, name, half=True)
     x = to_float(x) if x.dtype == torch.uint8 else x.float()
     return x.reshape(x.shape[0], -1)
 
@@ -218,7 +229,7 @@ def nearest_distance(
     For images in [0, 1] of 784 pixels, ``d / 28`` is the root-mean-square pixel error.
     """
     _check_batch_size(batch_size)
-    _check_batch_size(reference_batch_size)
+    _check_batch_size(reference_batch_size, "reference_batch_size")
     x, reference = _flat_float(x, "x"), _flat_float(reference, "reference")
     if x.shape[1] != reference.shape[1]:
         raise ValueError(
@@ -253,3 +264,67 @@ def mean_nearest_distance(
     the first and badly on the second.
     """
     return float(nearest_distance(x, reference, batch_size=batch_size).mean())
+
+
+# ----------------------------------------------------------------------------- prior holes
+
+
+@torch.no_grad()
+def code_spacing(z: torch.Tensor, quantile: float = 0.99, *, batch_size: int = 1024) -> float:
+    """How far apart the codes lie: the ``quantile`` of ``s_n = min_{m != n} ||z_n - z_m||_2``,
+    each code's distance to its nearest *other* code. z: (N, D), N >= 2.
+
+    With ``quantile = 0.99``, 99% of the codes have a neighbour closer than the spacing.
+    """
+    _check_codes(z)
+    _check_batch_size(batch_size)
+    if z.shape[0] < 2:
+        raise ValueError(f"z has {z.shape[0]} code: a spacing needs at least 2 codes.")
+    _check_quantile(quantile)
+    z = z.float()
+    nearest = torch.empty(z.shape[0], device=z.device)
+    for i in range(0, z.shape[0], batch_size):
+        d = torch.cdist(z[i : i + batch_size], z)  # (B, N)
+        rows = torch.arange(d.shape[0], device=z.device)
+        d[rows, rows + i] = float("inf")  # a code is not its own neighbour
+        nearest[i : i + batch_size] = d.min(dim=1).values
+    return float(torch.quantile(nearest, quantile))
+
+
+class PriorHoles(NamedTuple):
+    """The prior-hole measure (``prior_holes``): ``in_hole`` (M,) bool, one per prior sample;
+    ``fraction`` = in_hole's mean; ``radius`` = the code spacing; ``expected`` = 1 - quantile,
+    about the fraction when the prior samples and the codes come from the same distribution."""
+
+    fraction: float
+    in_hole: torch.Tensor
+    radius: float
+    expected: float
+
+
+def prior_holes(z_prior: torch.Tensor, z: torch.Tensor, quantile: float = 0.99) -> PriorHoles:
+    """The prior-hole problem of a VAE, as a number: the share of prior samples
+    ``z_prior ~ p(z)`` (M, D) whose nearest code in ``z`` (N, D) (e.g. the test set's mu(x)) is
+    farther than the codes' own spacing ``r = code_spacing(z, quantile)``:
+
+        fraction = (1/M) sum_m [ min_n ||z_prior_m - z_n||_2 > r ].
+
+    A prior sample in a hole decodes from a region no image was encoded to. If the codes filled
+    the prior (the same distribution), about ``1 - quantile`` of the samples would land that far
+    by chance (``expected``); a fraction well above it means prior mass where no code lies.
+    """
+    _check_codes(z_prior, "z_prior")
+    _check_codes(z)
+    if z_prior.shape[1] != z.shape[1]:
+        raise ValueError(
+            f"z_prior has {z_prior.shape[1]} dimensions but z has {z.shape[1]}: draw prior samples "
+            "in the codes' latent space, torch.randn(M, z.shape[1])."
+        )
+    radius = code_spacing(z, quantile)
+    in_hole = nearest_distance(z_prior, z) > radius
+    return PriorHoles(float(in_hole.float().mean()), in_hole, radius, 1.0 - quantile)
+
+
+def _check_quantile(quantile: float) -> None:
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must lie strictly between 0 and 1, e.g. 0.99, got {quantile}.")

@@ -13,24 +13,11 @@ from typing import NamedTuple
 import torch
 from torch.nn import functional as F
 
+from vaelib import validate as check
 from vaelib.kl import kl_gaussian
 
-
-def _check_pair(x: torch.Tensor, other: torch.Tensor, other_name: str) -> None:
-    if x.shape != other.shape:
-        raise ValueError(
-            f"x has shape {tuple(x.shape)} but {other_name} has shape {tuple(other.shape)}: "
-            "pass tensors of the same shape (N, 1, H, W)."
-        )
-
-
-def _check_unit_interval(t: torch.Tensor, name: str) -> None:
-    if t.numel() and (t.min() < 0 or t.max() > 1 or torch.isnan(t).any()):
-        raise ValueError(
-            f"{name} must lie in [0, 1] for binary cross-entropy, got values in "
-            f"[{t.min().item():.3g}, {t.max().item():.3g}]: scale images by 1/255, or use "
-            "mse_reconstruction_loss for unbounded data."
-        )
+_SAME = "pass tensors of the same shape (N, 1, H, W); a target is never broadcast."
+_BCE_RANGE = "scale images by 1/255, or use mse_reconstruction_loss for unbounded data"
 
 
 def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
@@ -38,9 +25,10 @@ def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
 
     x, x_hat: (N, 1, H, W) in [0, 1]; returns a scalar, summed over pixels and batch.
     """
-    _check_pair(x, x_hat, "x_hat")
-    _check_unit_interval(x, "x (the targets)")
-    _check_unit_interval(x_hat, "x_hat (the reconstructions)")
+    check.floating(x, "x"), check.floating(x_hat, "x_hat")
+    check.same_shape(x, x_hat, ("x", "x_hat"), _SAME)
+    check.unit_interval(x, "x (the targets)", _BCE_RANGE)
+    check.unit_interval(x_hat, "x_hat (the reconstructions)", _BCE_RANGE)
     return F.binary_cross_entropy(x_hat, x, reduction="sum")
 
 
@@ -50,14 +38,16 @@ def reconstruction_loss_with_logits(x: torch.Tensor, logits: torch.Tensor) -> to
     Stable where ``x_hat`` rounds to 0 or 1 (``F.binary_cross_entropy`` clamps log at -100
     there); this is the form training uses. x: (N, 1, H, W) in [0, 1]; returns a scalar.
     """
-    _check_pair(x, logits, "logits")
-    _check_unit_interval(x, "x (the targets)")
+    check.floating(x, "x"), check.floating(logits, "logits")
+    check.same_shape(x, logits, ("x", "logits"), _SAME)
+    check.unit_interval(x, "x (the targets)", _BCE_RANGE)
     return F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
 
 
 def mse_reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     """The deck's ``||x - x_hat||^2``, summed over pixels and batch. x, x_hat: (N, ...)."""
-    _check_pair(x, x_hat, "x_hat")
+    check.floating(x, "x"), check.floating(x_hat, "x_hat")
+    check.same_shape(x, x_hat, ("x", "x_hat"), _SAME)
     return (x - x_hat).pow(2).sum()
 
 
@@ -92,6 +82,8 @@ def negative_elbo(
 
 
 def _check_elbo_inputs(x, logits, mu, logvar, beta) -> None:
+    """Shapes and dtypes (free); the [0, 1] range of x only on the CPU (no sync on a GPU)."""
+    check.floating(x, "x"), check.floating(logits, "logits", half=True)
     if x.shape != logits.shape:
         raise ValueError(
             f"x has shape {tuple(x.shape)} but logits has shape {tuple(logits.shape)}: pass the "
@@ -102,5 +94,6 @@ def _check_elbo_inputs(x, logits, mu, logvar, beta) -> None:
             f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must both have shape "
             f"(N, D) with N = {x.shape[0]} (x's batch size): pass the encoder's two outputs."
         )
-    if not beta >= 0:
-        raise ValueError(f"beta must be a non-negative number, got {beta!r}.")
+    check.number(beta, "beta", minimum=0)
+    if check.on_host(x):
+        check.unit_interval(x, "x")

@@ -17,25 +17,23 @@ from typing import NamedTuple
 
 import torch
 
+from vaelib import validate as check
+
+_FINITE_FIX = (
+    "check the encoder's outputs (a diverging loss or a too-large learning rate usually causes "
+    "this)."
+)
+
 
 def _check_pair(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str]) -> None:
-    for name, t in zip(names, (a, b), strict=True):
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            got = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
-            raise ValueError(f"{name} must be a floating-point tensor, got {got}: use .float().")
-    if a.shape != b.shape:
-        raise ValueError(
-            f"{names[0]} has shape {tuple(a.shape)} but {names[1]} has shape {tuple(b.shape)}: "
-            f"pass one {names[1]} per {names[0]}, both (..., D)."
-        )
+    check.floating(a, names[0], half=True), check.floating(b, names[1], half=True)
+    check.same_shape(a, b, names, f"pass one {names[1]} per {names[0]}, both (..., D).")
 
 
-def _check_finite(t: torch.Tensor, name: str) -> None:
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(
-            f"{name} contains nan or inf: check the encoder's outputs (a diverging loss or a "
-            "too-large learning rate usually causes this)."
-        )
+def _check_mu_logvar(mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    _check_pair(mu, logvar, ("mu", "logvar"))
+    if check.on_host(mu):  # values only on the CPU: on a GPU a check would sync every step
+        check.finite(mu, "mu", _FINITE_FIX), check.finite(logvar, "logvar", _FINITE_FIX)
 
 
 def reparameterize(
@@ -46,9 +44,10 @@ def reparameterize(
     mu, logvar: (..., D), the same shape; returns z of that shape. eps ~ N(0, I) is drawn
     from ``generator`` (on mu's device) when given, so the draw is reproducible.
     Gradients: ``dz/dmu = 1``, ``dz/dlogvar = 0.5 * sigma * eps = 0.5 * (z - mu)``.
-    Raises ValueError for tensors of different shapes or of an integer dtype.
+    Raises TypeError/ValueError for tensors of an integer dtype or of different shapes, and
+    ValueError for nan or inf in CPU tensors (checked where it is free of a device sync).
     """
-    _check_pair(mu, logvar, ("mu", "logvar"))
+    _check_mu_logvar(mu, logvar)
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + torch.exp(0.5 * logvar) * eps  # logvar, not sigma: unconstrained and stable
 
@@ -78,14 +77,11 @@ def _draw_eps(
     mu: torch.Tensor, sigma: torch.Tensor, n: int, generator: torch.Generator | None
 ) -> torch.Tensor:
     _check_pair(mu, sigma, ("mu", "sigma"))
-    _check_finite(mu, "mu")
-    _check_finite(sigma, "sigma")
+    check.finite(mu, "mu", _FINITE_FIX), check.finite(sigma, "sigma", _FINITE_FIX)
     if mu.dim() == 0:
         raise ValueError("mu is a scalar: pass shape (..., D), e.g. mu.reshape(1) for one dim.")
-    if not bool((sigma > 0).all()):
-        raise ValueError("sigma must be positive everywhere: pass a standard deviation > 0.")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an int >= 2 (a standard error needs two samples), got {n!r}.")
+    check.positive(sigma, "sigma")
+    check.integer(n, "n", 2, "a standard error needs two samples")
     return torch.randn((n, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
 
 
@@ -163,7 +159,10 @@ def z2_gradient_variance(mu: torch.Tensor, sigma: torch.Tensor) -> dict[str, tor
     Returns ``{"score": (2, ...), "pathwise": (2, ...)}``, index 0 for mu, 1 for sigma.
     The variance of an n-sample estimate is these divided by n.
     """
-    mu, sigma = torch.as_tensor(mu), torch.as_tensor(sigma)
+    mu = torch.as_tensor(mu, dtype=torch.get_default_dtype()) if not torch.is_tensor(mu) else mu
+    sigma = torch.as_tensor(sigma, dtype=mu.dtype) if not torch.is_tensor(sigma) else sigma
+    check.floating(mu, "mu"), check.floating(sigma, "sigma")
+    check.finite(mu, "mu"), check.positive(sigma, "sigma")
     m2, s2 = mu.pow(2), sigma.pow(2)
     pathwise = torch.stack([4 * s2, 4 * (m2 + 2 * s2)])
     score = torch.stack(
@@ -204,9 +203,8 @@ def fit_gaussian(
     _check_pair(mu, logvar, ("mu", "logvar"))
     if mu.dim() != 1:
         raise ValueError(f"mu must have shape (D,), got {tuple(mu.shape)}: fit one q at a time.")
-    for name, value in (("steps", steps), ("n_samples", n_samples)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    check.integer(steps, "steps"), check.integer(n_samples, "n_samples")
+    check.number(lr, "lr", minimum=0, strict=True)
     mu = mu.detach().clone().requires_grad_(True)
     logvar = logvar.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([mu, logvar], lr=lr)
@@ -227,12 +225,18 @@ def fit_gaussian(
 # ----------------------------------------------------------------------------- picture
 
 
-def plot_computation_graph(ax, reparameterized: bool) -> None:
+CAPTION = "black: forward pass    red dashed: backward pass (gradients)"
+
+
+def plot_computation_graph(
+    ax, reparameterized: bool, fontsize: float = 11, caption: bool = True
+) -> None:
     """Draw the VAE's sampling step as a computation graph on the matplotlib axes ``ax``.
 
     Boxes are the nodes (blue: the encoder's outputs, pink dashed: a random draw). Forward
     arrows are black; the backward pass (gradients of the loss) is red and dashed, crossed
-    out where sampling blocks it.
+    out where sampling blocks it. ``fontsize`` (points) sets every label's size; ``caption``
+    adds the line saying so under the graph (a figure with two graphs may write it once).
     """
     ax.set(xlim=(0, 1), ylim=(0, 1))
     ax.set_axis_off()
@@ -243,7 +247,7 @@ def plot_computation_graph(ax, reparameterized: bool) -> None:
     }
 
     def node(x, y, text, kind):
-        return ax.text(x, y, text, ha="center", va="center", fontsize=11, bbox=style[kind])
+        return ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, bbox=style[kind])
 
     def arrow(a, b, backward=False, blocked=False):
         (xa, ya), (xb, yb) = a.get_position(), b.get_position()
@@ -262,24 +266,31 @@ def plot_computation_graph(ax, reparameterized: bool) -> None:
         if blocked:
             mid = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
             ax.text(
-                *mid, "X", color="#d62728", fontsize=18, weight="bold", ha="center", va="center"
+                *mid,
+                "X",
+                color="#d62728",
+                fontsize=1.6 * fontsize,
+                weight="bold",
+                ha="center",
+                va="center",
             )
 
-    mu = node(0.12, 0.78, "$\\mu$\n(encoder)", "param")
-    sigma = node(0.12, 0.32, "$\\sigma$\n(encoder)", "param")
-    loss = node(0.88, 0.55, r"loss $f(z)$", "op")
+    mu = node(0.1, 0.8, "$\\mu$\n(encoder)", "param")
+    sigma = node(0.1, 0.3, "$\\sigma$\n(encoder)", "param")
+    loss = node(0.9, 0.55, r"loss $f(z)$", "op")
     if reparameterized:
-        z = node(0.5, 0.55, r"$z = \mu + \sigma \odot \epsilon$", "op")
-        eps = node(0.5, 0.12, r"$\epsilon \sim \mathcal{N}(0, I)$", "random")
+        z = node(0.47, 0.55, r"$z = \mu + \sigma \odot \epsilon$", "op")
+        eps = node(0.47, 0.1, r"$\epsilon \sim \mathcal{N}(0, I)$", "random")
         arrow(eps, z)
         title = "After: the randomness is an input,\ngradients reach $\\mu$ and $\\sigma$"
     else:
-        z = node(0.5, 0.55, "sample\n" r"$z \sim \mathcal{N}(\mu, \sigma^2)$", "random")
+        z = node(0.47, 0.55, "sample\n" r"$z \sim \mathcal{N}(\mu, \sigma^2)$", "random")
         title = "Before: z is sampled,\nno gradient reaches $\\mu$ or $\\sigma$"
     for parent in (mu, sigma):
         arrow(parent, z)
         arrow(parent, z, backward=True, blocked=not reparameterized)
     arrow(z, loss)
     arrow(z, loss, backward=True)
-    ax.set_title(title)
-    ax.text(0.0, -0.04, "black: forward pass    red dashed: backward pass (gradients)", fontsize=8)
+    ax.set_title(title, fontsize=fontsize)
+    if caption:
+        ax.text(0.0, -0.06, CAPTION, fontsize=fontsize)

@@ -6,7 +6,7 @@ entry is minimised; the other entries (e.g. ``"recon"``, ``"kl"``) are logged al
 
 from __future__ import annotations
 
-import os
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,12 +16,22 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from vaelib import validate as check
+from vaelib.checkpoint import (  # re-exported: lessons and tests import them from here
+    CheckpointError,
+    check_writable,
+    checkpoint_path,
+    load_checkpoint,
+    load_if_matching,
+    save_checkpoint,
+)
 from vaelib.data import DeviceLoader, load_dataset
 from vaelib.losses import negative_elbo
 from vaelib.models import VAE, Autoencoder, ConvVAE
 from vaelib.reparam import reparameterize
 from vaelib.runtime import fast_mode
 
+__all__ = ["CheckpointError", "checkpoint_path", "load_checkpoint", "save_checkpoint", "train"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LossFn = Callable[[nn.Module, torch.Tensor], dict[str, torch.Tensor]]
 History = dict[str, list[float]]
@@ -68,20 +78,30 @@ def train(
     trains from its own initial weights and a fresh checkpoint is written (atomically).
     The optimizer defaults to Adam (``fast_adam``); ``amp`` (default ``default_amp(device)``)
     runs the forward pass under bfloat16 autocast.
+
+    Nothing half-made is saved: an epoch that ran no batch (an empty or exhausted loader), or
+    a non-finite loss or weight, raises ValueError and writes no checkpoint. The finite check
+    runs once per epoch on the epoch's summed loss (no host sync per batch); the checkpoint
+    records the optimizer steps that ran (``meta["steps"]``). An unwritable checkpoint folder
+    fails before training (PermissionError).
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    check.integer(epochs, "epochs", 1, "passes over the loader")
+    if optimizer is None:
+        check.number(lr, "lr", minimum=0, strict=True)
     expected = {"epochs": epochs, **(meta or {})}
     if checkpoint is not None and Path(checkpoint).exists():
-        history = _load_if_matching(Path(checkpoint), model, expected)
+        history = load_if_matching(Path(checkpoint), model, expected)
         if history is not None:
             return history
+    if checkpoint is not None:
+        check_writable(checkpoint)  # fail now, not after the run
     device = next(model.parameters()).device
     optimizer = optimizer or fast_adam(model, lr)
     amp = default_amp(device) if amp is None else amp
     history: History = {}
     n_batches = len(loader) if hasattr(loader, "__len__") else None
     total = epochs * n_batches if n_batches else None
+    steps = 0
     model.train()
     with tqdm(total=total, desc=desc, unit="batch", disable=not progress) as bar:
         for epoch in range(epochs):
@@ -100,12 +120,14 @@ def train(
                     sums[key] = sums.get(key, 0) + value.detach().float()
                 count += 1
                 bar.update(1)
-            for key, value in sums.items():
-                history.setdefault(key, []).append(float(value) / count)
+            totals = _checked_epoch_sums(epoch, epochs, count, sums, model, lr)
+            steps += count
+            for key, value in totals.items():
+                history.setdefault(key, []).append(value / count)
             bar.set_postfix(epoch=epoch + 1, **{k: f"{v[-1]:.2f}" for k, v in history.items()})
     model.eval()
     if checkpoint is not None:
-        save_checkpoint(checkpoint, model, history, expected)
+        save_checkpoint(checkpoint, model, history, {**expected, "steps": steps})
     return history
 
 
@@ -125,6 +147,30 @@ def default_amp(device: str | torch.device) -> bool:
     return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def _checked_epoch_sums(
+    epoch: int, epochs: int, count: int, sums: dict[str, torch.Tensor], model: nn.Module, lr
+) -> dict[str, float]:
+    """The epoch's summed terms as floats, read from the device in one go; stops (ValueError,
+    nothing saved) after an epoch without batches or with a non-finite loss or weight."""
+    where = f"epoch {epoch + 1} of {epochs}"
+    if count == 0:
+        raise ValueError(
+            f"{where} ran no batch: the loader is empty or was used up (a generator or iterator "
+            "runs once). Pass a list of batches or a DeviceLoader, which restart every epoch. "
+            "No checkpoint was written."
+        )
+    finite = torch.stack([torch.isfinite(p.detach()).all() for p in model.parameters()]).all()
+    *values, weights_ok = torch.stack([v.float() for v in sums.values()] + [finite]).tolist()
+    if not (weights_ok and all(math.isfinite(v) for v in values)):
+        raise ValueError(
+            f"training diverged in {where}: the loss or the weights became nan or inf "
+            f"(loss sums {dict(zip(sums, values, strict=False))}). Check the data for nan pixels "
+            f"(torch.isnan(x).any()) or lower the learning rate (lr={lr}). No checkpoint was "
+            "written."
+        )
+    return dict(zip(sums, values, strict=True))
+
+
 @torch.no_grad()
 def evaluate_loss(
     model: nn.Module, loader: Iterable[torch.Tensor], loss_fn: LossFn = ae_loss
@@ -138,57 +184,6 @@ def evaluate_loss(
             sums[key] = sums.get(key, 0) + value * x.shape[0]
         n += x.shape[0]
     return {key: float(value) / n for key, value in sums.items()}
-
-
-def checkpoint_path(name: str) -> Path:
-    """``<checkpoints>/<full|fast>/<name>.pt``; ``<checkpoints>`` is VAELIB_CHECKPOINTS or
-    the course's ``checkpoints/`` folder. Fast-mode models never stand in for full-mode ones."""
-    if not name or "/" in name or name.endswith(".pt"):
-        raise ValueError(f"name={name!r} must be a bare file stem such as 'ae_latent2'.")
-    base = Path(os.environ.get("VAELIB_CHECKPOINTS") or REPO_ROOT / "checkpoints")
-    return base / ("fast" if fast_mode() else "full") / f"{name}.pt"
-
-
-def save_checkpoint(
-    path: str | Path, model: nn.Module, history: History | None = None, meta: dict | None = None
-) -> Path:
-    """Write ``{state_dict, history, meta}`` atomically: to a temp file, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"state_dict": state, "history": history or {}, "meta": meta or {}}, tmp)
-    os.replace(tmp, path)
-    return path
-
-
-def _load_if_matching(path: Path, model: nn.Module, expected: dict) -> History | None:
-    """Load ``path`` into ``model`` and return its history if it was made as ``expected`` says;
-    else restore the model's own weights (a stale load never leaks into training): None."""
-    initial = {k: v.clone() for k, v in model.state_dict().items()}
-    try:
-        history, saved = load_checkpoint(path, model)
-        if saved == expected:
-            print(
-                f"loaded checkpoint {path.name} ({expected['epochs']} epochs): delete it to retrain"
-            )
-            return history
-        reason = "made by another recipe"
-    except (RuntimeError, KeyError) as err:  # a checkpoint of another architecture
-        reason = f"unusable ({str(err).splitlines()[0]})"
-    model.load_state_dict(initial)
-    print(f"training afresh: checkpoint {path.name} was {reason}")
-    return None
-
-
-def load_checkpoint(path: str | Path, model: nn.Module) -> tuple[History, dict]:
-    """Load weights into ``model`` (``weights_only=True``: no pickled code) and return
-    ``(history, meta)``. Raises RuntimeError when the weights do not fit the model."""
-    device = next(model.parameters()).device
-    blob = torch.load(path, map_location=device, weights_only=True)
-    model.load_state_dict(blob["state_dict"])
-    model.eval()
-    return blob["history"], blob["meta"]
 
 
 @dataclass(frozen=True)

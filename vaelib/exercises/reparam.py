@@ -1,7 +1,8 @@
-"""Self-checks for the exercises of lesson 05 (the reparameterization trick).
+"""Self-checks for lesson 05 (the reparameterization trick), in the course's one voice.
 
-Each ``check_*`` prints whether the answer is right, with a hint when it is not, and returns a
-bool. The right answers are computed here with ``vaelib.reparam`` and autograd, never typed in.
+Each ``check_*`` prints ``Right: <why>`` or ``Not yet: <hint>`` and returns the bool. Right
+answers are computed here (closed forms, autograd), never typed in; a function the student
+writes is tried on inputs the notebook never showed, with vaelib's version refused.
 """
 
 from __future__ import annotations
@@ -12,36 +13,47 @@ from collections.abc import Callable
 import torch
 from torch import distributions as D
 
-from vaelib.exercises.feedback import as_float, call_student, close, unanswered, verdict
+from vaelib.exercises.feedback import (
+    as_float,
+    call_student,
+    is_close,
+    not_yet,
+    refuse_shortcut,
+    right,
+    unanswered,
+)
 from vaelib.reparam import z2_gradient_variance
 
+F64 = torch.float64
 # Exercise 1: f(z) = z^2 with q = N(MU, SIGMA^2).
 MU, SIGMA = 1.0, 1.0
 
 
 def check_variance_ratio(answer: float | None) -> bool:
-    """Exercise 1: Var[score-function d/dmu] / Var[pathwise d/dmu], per sample, f(z) = z^2."""
+    """Exercise 1: Var[score-function d/dmu] / Var[pathwise d/dmu], per sample, f(z) = z^2,
+    at mu = MU, sigma = SIGMA; relative tolerance 1e-6 (floats, NumPy or tensor scalars)."""
     if unanswered(answer, "your ratio (a number)"):
         return False
-    answer = as_float(answer)
-    v = z2_gradient_variance(torch.tensor(MU, dtype=torch.float64), torch.tensor(SIGMA))
+    value = as_float(answer)
+    v = z2_gradient_variance(torch.tensor(MU, dtype=F64), torch.tensor(SIGMA, dtype=F64))
     score, path = v["score"][0].item(), v["pathwise"][0].item()
-    if close(answer, score / path):
-        return verdict(True, f"{score:g} / {path:g} = {score / path:g}.", "")
-    if close(answer, path / score):
-        hint = "that is pathwise / score: put the score-function variance on top."
-    elif close(answer, score) or close(answer, path):
-        hint = (
+    if is_close(value, score / path):
+        return right(
+            f"score {score:g} (= mu^4/sigma^2 + 14 mu^2 + 15 sigma^2) over pathwise {path:g} "
+            f"(= 4 sigma^2) is {score / path:g}: the score function multiplies f's size by noise."
+        )
+    if is_close(value, path / score):
+        return not_yet("that is pathwise / score: put the score-function variance on top.")
+    if is_close(value, score) or is_close(value, path):
+        return not_yet(
             "that is one of the two variances: divide the score-function one by the pathwise one."
         )
-    elif close(answer, 15 / 4):
-        hint = "that is the ratio at mu = 0: keep the mu terms (mu = 1)."
-    else:
-        hint = (
-            "pathwise: Var[2z] = 4 sigma^2; score: E[z^4 eps^2] / sigma^2 - (2 mu)^2, expand "
-            "(mu + sigma eps)^4 and use E[eps^2, eps^4, eps^6] = 1, 3, 15."
-        )
-    return verdict(False, "", hint)
+    if is_close(value, 15 / 4):
+        return not_yet("that is the ratio at mu = 0: keep the mu terms (mu = 1).")
+    return not_yet(
+        "pathwise: Var[2z] = 4 sigma^2; score: E[z^4 eps^2] / sigma^2 - (2 mu)^2, expand "
+        "(mu + sigma eps)^4 and use E[eps^2, eps^4, eps^6] = 1, 3, 15."
+    )
 
 
 def check_score_mu(
@@ -49,39 +61,113 @@ def check_score_mu(
 ) -> bool:
     """Exercise 2: ``fn(z, mu, sigma)`` returns ``d/dmu log N(z; mu, sigma^2)``, elementwise.
 
-    On success, uses it for a score-function estimate of ``d/dmu P(z > 0)``, which pathwise
+    Tried on a (50,) and a (4, 3) batch against autograd of ``torch.distributions.Normal``;
+    on success, used for a score-function estimate of ``d/dmu P(z > 0)``, which pathwise
     gradients cannot give (the step function has derivative 0 almost everywhere).
     """
     if unanswered(fn, "your function"):
         return False
     g = torch.Generator().manual_seed(4)
-    mu = torch.randn(50, generator=g, dtype=torch.float64)
-    sigma = torch.rand(50, generator=g, dtype=torch.float64) + 0.3
-    z = mu + sigma * torch.randn(50, generator=g, dtype=torch.float64)
-    m = mu.clone().requires_grad_(True)
-    (target,) = torch.autograd.grad(D.Normal(m, sigma).log_prob(z).sum(), m)
-    got = call_student(fn, z, mu, sigma, none_hint="write its body and return a tensor.")
-    if isinstance(got, str):
-        return verdict(False, "", got)
-    if got.shape != target.shape:
-        return verdict(False, "", f"return one value per z, shape (50,), got {tuple(got.shape)}.")
-    if torch.allclose(got, -target):
-        return verdict(False, "", "the sign is flipped: the derivative is (z - mu) / sigma^2.")
-    if torch.allclose(got, target * sigma):
-        return verdict(False, "", "that is (z - mu) / sigma = eps: divide by sigma once more.")
-    if not torch.allclose(got, target, rtol=1e-6, atol=1e-9):
-        return verdict(
-            False, "", "log N(z; mu, sigma^2) = -(z - mu)^2 / (2 sigma^2) + const: differentiate."
-        )
+    for shape in ((50,), (4, 3)):
+        mu = torch.randn(shape, generator=g, dtype=F64)
+        sigma = torch.rand(shape, generator=g, dtype=F64) + 0.3
+        z = mu + sigma * torch.randn(shape, generator=g, dtype=F64)
+        m = mu.clone().requires_grad_(True)
+        (target,) = torch.autograd.grad(D.Normal(m, sigma).log_prob(z).sum(), m)
+        got = call_student(fn, z, mu, sigma, none_hint="write its body and return a tensor.")
+        if isinstance(got, str):
+            return not_yet(got)
+        if got.shape != target.shape:
+            return not_yet(f"return one value per z, shape {shape}, got {tuple(got.shape)}.")
+        if torch.allclose(got, -target):
+            return not_yet("the sign is flipped: the derivative is (z - mu) / sigma^2.")
+        if torch.allclose(got, target * sigma):
+            return not_yet("that is (z - mu) / sigma = eps: divide by sigma once more.")
+        if not torch.allclose(got, target, rtol=1e-6, atol=1e-9):
+            return not_yet(
+                "log N(z; mu, sigma^2) = -(z - mu)^2 / (2 sigma^2) + const: differentiate in mu."
+            )
     # the payoff: d/dmu P(z > 0) for z ~ N(0.5, 1), exact phi(0.5)
-    n, mu0 = 200_000, torch.tensor(0.5, dtype=torch.float64)
-    z = mu0 + torch.randn(n, generator=g, dtype=torch.float64)
-    per_sample = (z > 0).double() * fn(z, mu0, torch.tensor(1.0, dtype=torch.float64))
+    n, mu0 = 200_000, torch.tensor(0.5, dtype=F64)
+    z = mu0 + torch.randn(n, generator=g, dtype=F64)
+    per_sample = (z > 0).double() * fn(z, mu0, torch.tensor(1.0, dtype=F64))
     est, se = per_sample.mean().item(), per_sample.std().item() / math.sqrt(n)
     exact = math.exp(-0.125) / math.sqrt(2 * math.pi)
-    return verdict(
-        True,
+    return right(
         f"(z - mu) / sigma^2. With it, d/dmu P(z > 0) at mu = 0.5 is estimated as "
-        f"{est:.4f} +- {se:.4f}; exact phi(0.5) = {exact:.4f}.",
-        "",
+        f"{est:.4f} +- {se:.4f}; exact phi(0.5) = {exact:.4f}."
+    )
+
+
+def _reparam_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(mu, logvar, eps) of shapes (5, 3), (2, 4, 2) and (1,), float64."""
+    g = torch.Generator().manual_seed(5)
+    cases = []
+    for shape in ((5, 3), (2, 4, 2), (1,)):
+        mu = torch.randn(shape, generator=g, dtype=F64)
+        logvar = 2 * torch.randn(shape, generator=g, dtype=F64)
+        eps = torch.randn(shape, generator=g, dtype=F64)
+        cases.append((mu, logvar, eps))
+    return cases
+
+
+def _reparam_hint(got: torch.Tensor, mu, logvar, eps) -> str | None:
+    def close(t: torch.Tensor) -> bool:
+        return got.shape == t.shape and bool(torch.allclose(got, t, rtol=1e-6, atol=1e-9))
+
+    if got.shape != mu.shape:
+        return f"return z with mu's shape {tuple(mu.shape)}, got {tuple(got.shape)}."
+    if close(mu + torch.exp(0.5 * logvar) * eps):
+        return None
+    if close(mu + torch.exp(logvar) * eps):
+        return "exp(logvar) is sigma^2, the variance: sigma = exp(0.5 * logvar)."
+    if close(mu + logvar * eps) or close(mu + 0.5 * logvar * eps):
+        return "logvar is log sigma^2, not sigma: sigma = exp(0.5 * logvar)."
+    if not bool(torch.isfinite(got).all()):
+        return "some values are nan: logvar can be negative, so take exp, not sqrt or log."
+    return "z = mu + sigma * eps with sigma = exp(0.5 * logvar), using the eps passed in."
+
+
+def check_reparameterize(
+    fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None,
+) -> bool:
+    """Exercise 3: ``fn(mu, logvar, eps)`` returns ``z = mu + exp(0.5 * logvar) * eps``,
+    differentiable in mu and logvar: ``dz/dmu = 1``, ``dz/dlogvar = 0.5 * sigma * eps``.
+
+    Tried on three shapes, values and gradients, with ``vaelib.reparam.reparameterize`` refused.
+    """
+    if unanswered(fn, "your function"):
+        return False
+    from vaelib import reparam
+
+    with refuse_shortcut(fn, (reparam, "reparameterize")) as stand_in:
+        fn = stand_in or fn  # a stand-in when fn is the library function itself
+        for mu, logvar, eps in _reparam_cases():
+            got = call_student(fn, mu, logvar, eps, none_hint="write its body and return z.")
+            if isinstance(got, str):
+                return not_yet(got)
+            hint = _reparam_hint(got, mu, logvar, eps)
+            if hint is not None:
+                return not_yet(f"{hint} (shape {tuple(mu.shape)})")
+            m, lv = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
+            z = fn(m, lv, eps)
+            if not isinstance(z, torch.Tensor) or z.grad_fn is None:
+                return not_yet(
+                    "z carries no gradient: compute it from mu and logvar with tensor "
+                    "operations (no .detach(), .item(), torch.normal or a fresh tensor)."
+                )
+            d_mu, d_lv = torch.autograd.grad(z.sum(), (m, lv), allow_unused=True)
+            want = 0.5 * torch.exp(0.5 * logvar) * eps
+            if (
+                d_mu is None
+                or d_lv is None
+                or not (torch.allclose(d_mu, torch.ones_like(mu)) and torch.allclose(d_lv, want))
+            ):
+                return not_yet(
+                    "the values are right but the gradients are not: dz/dmu must be 1 and "
+                    "dz/dlogvar = 0.5 * sigma * eps; don't detach any part of the formula."
+                )
+    return right(
+        "z = mu + exp(0.5 * logvar) * eps: the noise is an input, so dz/dmu = 1 and "
+        "dz/dlogvar = 0.5 * sigma * eps reach the encoder, for every shape tried."
     )
