@@ -2,28 +2,49 @@
 # The virtual environment lives outside the clone, keyed by a hash of requirements.txt, so
 # every clone on a machine shares one ~6 GB torch install and a changed requirements.txt
 # builds a fresh one.
+#
+# No MPLBACKEND here: kernels inherit the environment, and a headless backend (Agg) would hide
+# every figure in JupyterLab and in the notebooks `make figures` writes. pytest's own process
+# goes headless in tests/conftest.py; `make lab` and `make figures` drop a caller's MPLBACKEND.
 
 SHELL := /bin/bash
 PYTHON ?= python3
-REQ_HASH := $(shell sha256sum requirements.txt | cut -c1-12)
+# sha256sum (GNU coreutils), else shasum -a 256 (stock macOS): the same 12 hex digits.
+REQ_HASH := $(shell { sha256sum requirements.txt 2>/dev/null || shasum -a 256 requirements.txt; } | cut -c1-12)
 VENV ?= $(HOME)/.cache/vae-course/venv-$(REQ_HASH)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vae-course-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # vaelib is imported from this clone, whichever clone installed the shared venv.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
-export MPLBACKEND ?= Agg
+# The student's workspace: their own copies of the lessons, figures and checkpoints (git-ignored).
+WORKSPACE ?= work
+WORK := $(abspath $(WORKSPACE))
 
-.PHONY: help venv data lab test lint format unit notebooks figures bench course-time slides slides-pdf clean
+.PHONY: help venv data workspace lab reset test unit lint format figures bench course-time slides slides-pdf clean
 
 help:
-	@echo "make lab      set up (venv, data) and open the course in JupyterLab"
-	@echo "make test     set up, then ruff, unit tests and every notebook under nbval (fast mode)"
-	@echo "make figures  re-run every notebook in full mode, in place, regenerating pics/"
-	@echo "make bench    the training loop's seconds per epoch against its compute floor (JSON)"
-	@echo "make course-time  every notebook in full mode from empty checkpoints: docs/course_time.json"
-	@echo "make slides   render slides/vae.html from slides/vae.md (make slides-pdf: a PDF, needs chromium)"
+	@echo "For students:"
+	@echo "  make lab          set up (venv, data, work/) and open JupyterLab on your own copies in work/"
+	@echo "  make reset LESSON=NN   a fresh copy of one lesson in work/ (your old one goes to work/backups/)"
+	@echo "  make test         ruff, unit tests, JupyterLab and browser checks, every notebook under nbval (fast mode)"
+	@echo "For maintainers and lecturers:"
+	@echo "  make figures      re-run every notebook in full mode, in place: the only thing that writes pics/"
+	@echo "  make slides       render slides/vae.html from slides/vae.md (Node.js + npm)"
+	@echo "  make slides-pdf   the same deck as slides/vae.pdf (needs Chromium)"
+	@echo "  make unit         the unit tests only (fast mode)"
+	@echo "  make lint         ruff check and ruff format --check"
+	@echo "  make format       ruff format and ruff check --fix"
+	@echo "  make bench        the training loop's seconds per epoch against its compute floor (JSON)"
+	@echo "  make course-time  every lesson in full mode from empty checkpoints: docs/course_time.json"
+	@echo "Steps the others run for you:"
+	@echo "  make venv         build the shared environment (once per requirements.txt) and link .venv"
+	@echo "  make data         find Fashion-MNIST (or say what to install)"
+	@echo "  make workspace    copy into work/ the lessons it lacks (never overwrites) and its kernel spec"
+	@echo "  make clean        remove caches and rendered slides (never work/)"
+	@echo "  make help         this list"
 	@echo "venv: $(VENV)"
+	@echo "workspace: $(WORK)"
 
 # No prerequisite: the path is keyed by the hash of requirements.txt (a fresh clone's file times
 # say nothing), so a changed requirements.txt means a new venv, and an existing one is reused.
@@ -41,10 +62,23 @@ venv: $(STAMP)
 data: venv
 	@$(BIN)/python -m vaelib.data --ensure
 
-# LAB_ARGS passes flags on (e.g. make lab LAB_ARGS=--no-browser); root (a container) needs --allow-root.
+# work/: the lessons copied once (outputs cleared, solutions removed), then the student's own.
+workspace: venv
+	@$(BIN)/python tools/workspace.py --work "$(WORK)" prepare
+
+# JupyterLab serves work/ only. Its kernel spec (work/.jupyter, first on JUPYTER_PATH) runs this
+# clone's vaelib with figures and checkpoints under work/. LAB_ARGS passes flags on (e.g.
+# make lab LAB_ARGS=--no-browser); root (a container) needs --allow-root.
 LAB_ARGS ?=
-lab: venv data
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) notebooks/
+lab: venv data workspace
+	env -u MPLBACKEND JUPYTER_PATH="$(WORK)/.jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))" \
+	  VAELIB_PICS="$(WORK)/pics" VAELIB_CHECKPOINTS="$(WORK)/checkpoints" \
+	  $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) "$(WORK)"
+
+# make reset LESSON=02: the old copy moves to work/backups/, a fresh one takes its place.
+reset: venv
+	@test -n "$(LESSON)" || { echo "say which lesson: make reset LESSON=02"; exit 2; }
+	@$(BIN)/python tools/workspace.py --work "$(WORK)" reset "$(LESSON)"
 
 lint: venv
 	$(BIN)/ruff check .
@@ -61,14 +95,19 @@ test: venv data lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider; \
 	rc=$$?; rm -rf $$tmp; exit $$rc
 
+# The unit tests without the JupyterLab and browser tests (those start servers and a browser).
 unit: venv
-	VAELIB_FAST=1 VAELIB_PICS=$$(mktemp -d) $(BIN)/python -m pytest tests -p no:cacheprovider
+	VAELIB_FAST=1 VAELIB_PICS=$$(mktemp -d) $(BIN)/python -m pytest tests -p no:cacheprovider \
+	  --ignore=tests/test_lab.py --ignore=tests/test_browser.py
 
-# Full mode, in place, in lesson order (lesson 07 reuses the checkpoints of 01 and 06).
+# Full mode, in place, in lesson order (lesson 07 reuses the checkpoints of 01 and 06). The only
+# target that writes the tracked pics/ (VAELIB_PICS); never headless, so the images stay in the
+# notebooks.
 figures: venv data
 	@for nb in $(NOTEBOOKS); do \
 	  echo "==> $$nb (full mode)"; \
-	  VAELIB_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  env -u MPLBACKEND -u JUPYTER_PATH VAELIB_FAST=0 VAELIB_PICS="$(CURDIR)/pics" \
+	    $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=-1 "$$nb" || exit 1; \
 	done
 

@@ -186,3 +186,27 @@ def test_binarize_is_reproducible_and_binary():
     assert torch.equal(a, b)
     assert set(a.unique().tolist()) <= {0.0, 1.0}
     assert math.isclose(binarize(torch.ones(1, 1, 2, 2)).sum().item(), 4.0)
+
+
+def test_log_weights_take_any_prior_as_a_log_prob_callable():
+    model, x = _model_and_data(2)
+    p_z = torch.distributions.Normal(torch.tensor([1.0, -1.0, 0.0]), torch.tensor([2.0, 0.5, 1.0]))
+
+    def log_prior(z):  # (M, 3) -> (M,)
+        return p_z.log_prob(z).sum(-1)
+
+    log_w = log_weights(
+        model, x, 4, generator=torch.Generator().manual_seed(5), log_prior=log_prior
+    )
+    default = log_weights(model, x, 4, generator=torch.Generator().manual_seed(5))
+    mu, logvar = model.encode(x)
+    eps = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(5))
+    z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps
+    standard = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+    # the same draws: only the log-prior term changes
+    torch.testing.assert_close(log_w - default, (p_z.log_prob(z).sum(-1) - standard).detach())
+    g = torch.Generator().manual_seed(5)
+    iwae = iwae_log_likelihood(model, x, 4, generator=g, log_prior=log_prior)
+    torch.testing.assert_close(iwae, torch.logsumexp(log_w, 1) - math.log(4))
+    with pytest.raises(TypeError, match="log_prior must be a callable"):
+        log_weights(model, x, 4, log_prior="normal")

@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+import threading
+
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -25,17 +30,96 @@ def test_save_writes_png_under_topic_folder(fig, tmp_path, monkeypatch):
     assert not list(tmp_path.rglob("*.tmp.png"))
 
 
-def test_fast_mode_without_vaelib_pics_never_writes_the_course_pics(fig, monkeypatch):
+def test_only_vaelib_pics_points_at_the_course_pics(fig, monkeypatch):
     monkeypatch.delenv("VAELIB_PICS")
-    assert figures.pics_dir() != figures.REPO_ROOT / "pics"
+    fast = figures.pics_dir()
+    assert fast != figures.REPO_ROOT / "pics"
     monkeypatch.setenv("VAELIB_FAST", "0")
+    assert figures.pics_dir() == figures.REPO_ROOT / "work" / "pics"  # git-ignored workspace
+    monkeypatch.setenv("VAELIB_PICS", str(figures.REPO_ROOT / "pics"))  # what make figures sets
     assert figures.pics_dir() == figures.REPO_ROOT / "pics"
 
 
-@pytest.mark.parametrize("name", ["bic_curves", "ae/bic", "AE/Bic", "AE/bic.png", "AE/x/y", ""])
+def test_fast_mode_folder_is_private_to_this_user_and_run(monkeypatch):
+    monkeypatch.delenv("VAELIB_PICS")
+    here = figures.pics_dir()
+    assert here == figures.pics_dir()  # one folder for the whole run
+    assert here.is_dir() and (here.stat().st_mode & 0o077) == 0  # mkdtemp: 0700
+    assert here.parent == figures.Path(figures.tempfile.gettempdir())
+    code = "from vaelib import figures; print(figures.pics_dir())"
+    env = {**os.environ, "PYTHONPATH": str(figures.REPO_ROOT)}
+    other = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert other != str(here)  # another run gets another folder
+    figures.Path(other).rmdir()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bic_curves",
+        "ae/bic",
+        "AE/Bic",
+        "AE/bic.png",
+        "AE/x/y",
+        "",
+        "AE/bic\n",
+        "AE/bic\x00",
+        "AE/bic\t",
+        "AE/bic curves",
+        "AE\n/bic",
+        "\nAE/bic",
+        "AE/bic\r",
+        "AE/bic/",
+        "AE/../bic",
+    ],
+)
 def test_save_rejects_malformed_names(fig, name):
     with pytest.raises(ValueError, match="must look like 'TOPIC/file_name'"):
         figures.save(fig, name)
+
+
+def test_save_rejects_a_name_that_is_not_a_string(fig):
+    with pytest.raises(ValueError, match="name=.*must look like 'TOPIC/file_name'"):
+        figures.save(fig, figures.Path("AE/bic"))
+
+
+def test_concurrent_saves_of_one_figure_never_collide(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAELIB_PICS", str(tmp_path))
+    figs = [plt.subplots(figsize=(2, 2))[0] for _ in range(8)]
+    errors = []
+
+    def work(f):
+        try:
+            for _ in range(3):
+                figures.save(f, "AE/same_name")
+        except Exception as err:  # collected and asserted below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(f,)) for f in figs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for f in figs:
+        plt.close(f)
+    assert errors == []
+    assert [p.name for p in (tmp_path / "AE").iterdir()] == ["same_name.png"]  # no temp left
+    with Image.open(tmp_path / "AE" / "same_name.png") as im:
+        assert im.format == "PNG"
+
+
+def test_failed_save_leaves_no_temp_file(fig, tmp_path, monkeypatch):
+    monkeypatch.setenv("VAELIB_PICS", str(tmp_path))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fig, "savefig", broken)
+    with pytest.raises(OSError, match="disk full"):
+        figures.save(fig, "AE/broken")
+    assert list((tmp_path / "AE").iterdir()) == []
 
 
 def test_save_rejects_low_dpi(fig):

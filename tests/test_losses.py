@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from vaelib.kl import kl_gaussian
 from vaelib.losses import (
     mse_reconstruction_loss,
     negative_elbo,
@@ -120,3 +121,75 @@ def test_negative_elbo_error_paths():
         negative_elbo(x, x, torch.zeros(2, 3), torch.zeros(2, 3), beta=-1.0)
     with pytest.raises(ValueError, match="logits has shape"):
         negative_elbo(x, x[:1], torch.zeros(2, 3), torch.zeros(2, 3))
+
+
+def _elbo_inputs(n: int = 4, d: int = 3):
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(n, 1, 4, 4, generator=g, dtype=torch.float64)
+    logits = torch.randn(n, 1, 4, 4, generator=g, dtype=torch.float64)
+    mu = torch.randn(n, d, generator=g, dtype=torch.float64)
+    logvar = 0.5 * torch.randn(n, d, generator=g, dtype=torch.float64)
+    return x, logits, mu, logvar
+
+
+def test_free_bits_charge_each_dimension_at_least_lambda():
+    x, logits, mu, logvar = _elbo_inputs()
+    mu[:, 0], logvar[:, 0] = 0.01, 0.0  # dimension 0 nearly collapsed: KL_0 ~ 5e-5 nats
+    plain = negative_elbo(x, logits, mu, logvar, beta=2.0)
+    out = negative_elbo(x, logits, mu, logvar, beta=2.0, free_bits=0.5)
+    kl_d = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)  # (N, D), by hand
+    torch.testing.assert_close(out.loss, out.recon + 2.0 * kl_d.clamp(min=0.5).sum(1))
+    torch.testing.assert_close(out.kl, plain.kl)  # kl reports the true KL
+    assert torch.all(out.loss >= plain.loss)  # a floor only ever raises the charge
+    mu.requires_grad_(True)  # below the floor a dimension's KL has no gradient
+    negative_elbo(x, logits, mu, logvar, free_bits=0.5).loss.sum().backward()
+    assert torch.all(mu.grad[:, 0] == 0)
+    assert torch.all(mu.grad[kl_d > 0.5] != 0)
+
+
+def test_free_bits_zero_is_the_plain_loss():
+    x, logits, mu, logvar = _elbo_inputs()
+    a = negative_elbo(x, logits, mu, logvar, beta=0.5)
+    b = negative_elbo(x, logits, mu, logvar, beta=0.5, free_bits=0.0)
+    torch.testing.assert_close(a.loss, b.loss)
+
+
+def test_monte_carlo_kl_is_log_q_minus_log_p_and_unbiased():
+    x, logits, mu, logvar = _elbo_inputs(n=2)
+    std = torch.exp(0.5 * logvar)
+    z = mu + std * torch.randn(mu.shape, generator=torch.Generator().manual_seed(1), dtype=mu.dtype)
+    prior = torch.distributions.Normal(torch.zeros(3, dtype=mu.dtype), 2.0)
+
+    def log_prior(t):
+        return prior.log_prob(t).sum(1)
+
+    out = negative_elbo(x, logits, mu, logvar, z=z, log_prior=log_prior, beta=3.0)
+    log_q = torch.distributions.Normal(mu, std).log_prob(z).sum(1)
+    torch.testing.assert_close(out.kl, log_q - log_prior(z))
+    torch.testing.assert_close(out.loss, out.recon + 3.0 * out.kl)
+    # the mean of many one-sample estimates is the closed-form KL to N(0, 4 I)
+    m = 200_000
+    eps = torch.randn(m, 3, generator=torch.Generator().manual_seed(2), dtype=mu.dtype)
+    mus, lvs = mu[:1].expand(m, 3), logvar[:1].expand(m, 3)
+    xs, ls = x[:1].expand(m, 1, 4, 4), logits[:1].expand(m, 1, 4, 4)
+    mc = negative_elbo(xs, ls, mus, lvs, z=mus + std[:1] * eps, log_prior=log_prior).kl.mean()
+    exact = kl_gaussian(mu[:1], logvar[:1], torch.zeros(3).double(), torch.full((3,), 4.0).log())
+    torch.testing.assert_close(mc, exact[0], rtol=0.02, atol=0.01)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"free_bits": -0.1}, "free_bits must be a non-negative"),
+        ({"z": "mu"}, "z is used only with log_prior"),
+        ({"log_prior": lambda z: z.sum(1)}, "log_prior needs z"),
+        ({"log_prior": lambda z: z.sum(1), "z": "mu", "free_bits": 0.5}, "free_bits needs"),
+    ],
+)
+def test_negative_elbo_extension_errors(kwargs, match):
+    x, logits, mu, logvar = _elbo_inputs()
+    kwargs = {k: (mu if v == "mu" else v) for k, v in kwargs.items()}
+    with pytest.raises(ValueError, match=match):
+        negative_elbo(x, logits, mu, logvar, **kwargs)
+    with pytest.raises(TypeError, match="log_prior must be a callable"):
+        negative_elbo(x, logits, mu, logvar, z=mu, log_prior=3.0)

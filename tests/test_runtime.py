@@ -1,20 +1,47 @@
+import os
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 import vaelib
-from vaelib.runtime import Lesson, fast_mode, pick_device, seed_everything, setup_lesson
+from vaelib.runtime import (
+    Lesson,
+    fast_mode,
+    pick_device,
+    seed_everything,
+    setup_lesson,
+    vaelib_location,
+)
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("no", False)],
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        ("On", True),
+        (" 1\n", True),
+        ("0", False),
+        ("", False),
+        ("no", False),
+        ("FALSE", False),
+        ("off ", False),
+    ],
 )
 def test_fast_mode_reads_vaelib_fast(monkeypatch, value, expected):
     monkeypatch.setenv("VAELIB_FAST", value)
     assert fast_mode() is expected
+
+
+@pytest.mark.parametrize("value", ["2", "-1", "fast", "y", "n", "tru", "1.0", "full", "0 1"])
+def test_fast_mode_refuses_anything_but_a_switch(monkeypatch, value):
+    monkeypatch.setenv("VAELIB_FAST", value)
+    with pytest.raises(ValueError, match=r"VAELIB_FAST=.*1/true/yes/on.*0/false/no/off"):
+        fast_mode()
 
 
 def test_fast_mode_off_when_unset(monkeypatch):
@@ -45,6 +72,35 @@ def test_pick_device_rejects_cuda_without_gpu(monkeypatch):
         pick_device("cuda")
 
 
+def test_pick_device_errors_name_vaelib_device(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("VAELIB_DEVICE", "cuda")
+    with pytest.raises(ValueError, match="VAELIB_DEVICE='cuda', but CUDA is not available"):
+        pick_device()
+    monkeypatch.setenv("VAELIB_DEVICE", "gpu0")
+    with pytest.raises(ValueError, match="VAELIB_DEVICE='gpu0' is not a device: use 'cpu'"):
+        pick_device()
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setenv("VAELIB_DEVICE", "mps")
+    with pytest.raises(ValueError, match="VAELIB_DEVICE='mps', but Apple's MPS"):
+        pick_device()
+
+
+def test_pick_device_names_the_argument_when_it_is_the_culprit(monkeypatch):
+    monkeypatch.setenv("VAELIB_DEVICE", "cpu")
+    with pytest.raises(ValueError, match="prefer='tpu' is not a device"):
+        pick_device("tpu")
+
+
+def test_vaelib_location_is_relative_inside_the_clone_and_full_outside(tmp_path):
+    root = Path(vaelib.__file__).resolve().parents[1]
+    assert vaelib_location(root / "notebooks") == os.path.join("..", "vaelib")
+    assert vaelib_location(root) == "vaelib"
+    outside = vaelib_location(tmp_path)
+    assert outside.endswith("vaelib") and not outside.startswith("..")
+    assert Path(os.path.expanduser(outside)).resolve() == root / "vaelib"
+
+
 def test_seed_everything_makes_every_generator_repeat():
     def draw():
         return random.random(), np.random.rand(), torch.rand(3)  # noqa: NPY002 - the global RNG
@@ -68,6 +124,7 @@ def test_setup_lesson_reports_device_mode_and_seed():
     assert lesson == Lesson(device=torch.device("cpu"), seed=3, fast=True)
     assert str(lesson).startswith("device: cpu | mode: fast")
     assert "seed: 3" in str(lesson)
+    assert str(lesson).endswith(f"| vaelib: {vaelib_location()}")
 
 
 def test_package_exports_the_setup_helpers():

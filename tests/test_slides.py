@@ -33,6 +33,7 @@ LESSONS = {
     "05": "reparameterization trick",
     "06": "VAE training",
     "07": "BIC curves",
+    "08": "beta, posterior collapse and learned priors",
 }
 
 _SAVE_CALL = re.compile(r"\bfigures\.save\(")

@@ -1,12 +1,15 @@
-"""One helper saves every figure: ``save(fig, "AE/name")`` writes ``pics/AE/name.png``.
+"""One helper saves every figure: ``save(fig, "AE/name")`` writes ``<pics>/AE/name.png``.
 
-The folder is ``pics/`` at the top of the course, or ``VAELIB_PICS`` when set. In fast mode
-(tests, CI) without ``VAELIB_PICS`` figures go to a temporary folder: committed figures come
-from full-mode runs only.
+The folder is ``VAELIB_PICS`` when set: ``make figures`` sets it to the course's tracked
+``pics/`` (the only thing that writes there), ``make lab`` to the student's ``work/pics``.
+Unset, full mode writes ``work/pics`` (git-ignored) and fast mode (tests, CI) a fresh
+temporary folder per user and per run, so no other run can change the published figures.
 """
 
 from __future__ import annotations
 
+import functools
+import getpass
 import os
 import re
 import tempfile
@@ -38,37 +41,57 @@ COLORS = {
     "pathwise": "#1b9e77",  # the pathwise (reparameterized) estimator (lesson 05)
     "prior hole": "#ff00ff",  # prior samples / grid points far from every code (lesson 06)
 }
-_NAME = re.compile(r"^[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*$")
+_NAME = re.compile(r"[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@functools.cache
+def _fast_pics_dir() -> Path:
+    """One private temporary folder per user and per run (process), made on first use."""
+    try:
+        user = re.sub(r"[^A-Za-z0-9_.-]", "_", getpass.getuser())
+    except (KeyError, OSError):  # no user name (a container without /etc/passwd entry)
+        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    return Path(tempfile.mkdtemp(prefix=f"vaelib-pics-{user}-"))
+
+
 def pics_dir() -> Path:
-    """Where figures go: VAELIB_PICS, else a temp folder in fast mode, else ``<repo>/pics``."""
+    """Where figures go: ``VAELIB_PICS``; unset, a per-run temp folder in fast mode, else
+    ``<repo>/work/pics`` (the student's workspace, git-ignored; the tracked ``pics/`` is
+    written only by ``make figures``, which sets ``VAELIB_PICS``)."""
     if os.environ.get("VAELIB_PICS"):
         return Path(os.environ["VAELIB_PICS"])
     if fast_mode():
-        return Path(tempfile.gettempdir()) / "vaelib-pics-fast"
-    return REPO_ROOT / "pics"
+        return _fast_pics_dir()
+    return REPO_ROOT / "work" / "pics"
 
 
 def save(fig: Figure, name: str, dpi: int = DPI) -> Path:
     """Save ``fig`` as ``<pics>/<TOPIC>/<name>.png`` and return the path.
 
     ``name`` is ``"TOPIC/name"``: an upper-case topic (AE, KL, REPARAM, VAE) and a lower-case
-    file name without extension, e.g. ``save(fig, "AE/bic_curves")``.
+    file name without extension, e.g. ``save(fig, "AE/bic_curves")``. The file is written to a
+    temporary file of its own in the same folder and renamed into place, so concurrent saves
+    of one figure never collide and a reader never sees half a PNG.
     """
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(
             f"name={name!r} must look like 'TOPIC/file_name' (topic in capitals, file name in "
-            "lower case, no extension), e.g. 'AE/bic_curves'."
+            "lower case, no extension, no spaces or control characters), e.g. 'AE/bic_curves'."
         )
     if dpi < DPI:
         raise ValueError(f"dpi={dpi} is below the course's minimum of {DPI}: pass dpi>={DPI}.")
     path = pics_dir() / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp.png", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a figure is for everyone to read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -5,21 +5,33 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-_TRUE = {"1", "true", "yes", "on"}
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 def fast_mode() -> bool:
-    """True when the environment variable VAELIB_FAST is 1 (CI and ``make test`` set it).
+    """True when the environment variable VAELIB_FAST is on (CI and ``make test`` set it to 1).
 
     Fast mode trains on a fixed data subset for a few epochs so every notebook runs in
     about a minute on two CPU cores; students get full mode, which the committed
-    notebooks and figures come from.
+    notebooks and figures come from. Unset or empty means full mode; anything other than
+    1/true/yes/on or 0/false/no/off (any case) is refused, so a typo never silently means
+    full mode.
     """
-    return os.environ.get("VAELIB_FAST", "0").strip().lower() in _TRUE
+    value = os.environ.get("VAELIB_FAST", "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE or value == "":
+        return False
+    raise ValueError(
+        f"VAELIB_FAST={os.environ['VAELIB_FAST']!r} is not a switch: set it to one of "
+        f"{'/'.join(_TRUE)} (fast mode) or {'/'.join(_FALSE)} (full mode), or unset it."
+    )
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -27,11 +39,21 @@ def pick_device(prefer: str | None = None) -> torch.device:
 
     ``VAELIB_DEVICE`` (e.g. ``cpu``) overrides the automatic choice.
     """
-    prefer = prefer or os.environ.get("VAELIB_DEVICE") or None
-    if prefer is not None:
-        device = torch.device(prefer)
+    source = "prefer"
+    if not prefer and os.environ.get("VAELIB_DEVICE", "").strip():
+        prefer, source = os.environ["VAELIB_DEVICE"].strip(), "VAELIB_DEVICE"
+    if prefer:
+        try:
+            device = torch.device(prefer)
+        except RuntimeError as err:
+            raise ValueError(
+                f"{source}={prefer!r} is not a device: use 'cpu', 'cuda', 'cuda:1' or 'mps'."
+            ) from err
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"prefer={prefer!r}, but CUDA is not available: use 'cpu'.")
+            raise ValueError(f"{source}={prefer!r}, but CUDA is not available: use 'cpu'.")
+        mps = getattr(torch.backends, "mps", None)
+        if device.type == "mps" and not (mps is not None and mps.is_available()):
+            raise ValueError(f"{source}={prefer!r}, but Apple's MPS is not available: use 'cpu'.")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -54,9 +76,28 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def vaelib_location(cwd: Path | None = None) -> str:
+    """Where ``vaelib`` was imported from, to show which clone a kernel runs.
+
+    Relative to ``cwd`` (default: the current folder) when the clone holds ``cwd``, as for a
+    lesson in ``notebooks/`` or ``work/`` (then ``../vaelib``, the same on every machine);
+    otherwise the full path, ``~``-abbreviated: a kernel that imports another clone's vaelib
+    shows it at once.
+    """
+    package = Path(__file__).resolve().parent
+    here = Path.cwd() if cwd is None else Path(cwd)
+    here = here.resolve()
+    if here == package.parent or package.parent in here.parents:
+        return os.path.relpath(package, here)
+    home = Path.home().resolve()
+    if home in package.parents:
+        return str(Path("~") / package.relative_to(home))
+    return str(package)
+
+
 @dataclass(frozen=True)
 class Lesson:
-    """What a lesson's setup cell decided: device, seed, fast mode."""
+    """What a lesson's setup cell decided: device, seed, fast mode (and which vaelib)."""
 
     device: torch.device
     seed: int
@@ -67,7 +108,10 @@ class Lesson:
         name = self.device.type
         if self.device.type == "cuda":
             name += f" ({torch.cuda.get_device_name(self.device)})"
-        return f"device: {name} | mode: {mode} | seed: {self.seed} | torch {torch.__version__}"
+        return (
+            f"device: {name} | mode: {mode} | seed: {self.seed} | torch {torch.__version__}"
+            f" | vaelib: {vaelib_location()}"
+        )
 
 
 def setup_lesson(seed: int = 0, device: str | None = None) -> Lesson:

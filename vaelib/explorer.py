@@ -1,0 +1,222 @@
+"""An interactive latent explorer (lesson 08): move a point through a trained VAE's latent space
+and watch what the decoder makes of it, beside the nearest training image.
+
+Two modes, chosen by the model's ``latent_dim``:
+
+- **map** (D = 2): the latent map with the test codes, coloured by class, and a cross at
+  ``z = (z_1, z_2)``, the two sliders' values;
+- **traversal** (D > 2): ``z = z0`` with one dimension ``d`` (a slider) set to a value (another),
+  and a strip of decodes along that dimension.
+
+Both show ``x_hat = model.decode(z)`` and the training image nearest to it in pixel space.
+``LatentExplorer.widget`` is an ipywidgets box (live in Jupyter); ``static_figure`` draws the
+same content with matplotlib for places where widgets don't render (a notebook on a code host).
+"""
+
+from __future__ import annotations
+
+import io
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import nn
+
+_CROSS = {"marker": "X", "s": 260, "color": "#d62728", "edgecolors": "k", "linewidths": 1.5}
+
+
+def _png(image: torch.Tensor, scale: int = 6) -> bytes:
+    """An image (1, H, W) in [0, 1] as PNG bytes, dark ink on white, ``scale`` x larger."""
+    pixels = (255 * (1 - image[0].clamp(0, 1))).round().to(torch.uint8).numpy()
+    h, w = pixels.shape
+    buf = io.BytesIO()
+    Image.fromarray(pixels).resize((w * scale, h * scale), Image.NEAREST).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _figure_png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    return buf.getvalue()
+
+
+class LatentExplorer:
+    """Decode the point under the sliders live, with the nearest training image beside it.
+
+    model: a trained VAE (``decode``: z (N, D) -> x_hat (N, 1, H, W), ``latent_dim``).
+    train_images: (M, 1, H, W), uint8 or floats in [0, 1], searched for the nearest image.
+    codes (N, 2) and labels (N,): the test codes drawn on the map (D = 2 only), with
+    ``class_names[label]`` in the legend (e.g. ``data.CLASSES["fashion-mnist"]``).
+    z0 (D,): the point a traversal starts from (D > 2; zeros, the prior's mean, by default).
+    limit: the sliders run over ``[-limit, limit]``.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        train_images: torch.Tensor,
+        *,
+        codes: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        z0: torch.Tensor | None = None,
+        limit: float = 3.0,
+        class_names: tuple[str, ...] | None = None,
+    ) -> None:
+        self.model, self.latent_dim, self.limit = model, int(model.latent_dim), float(limit)
+        self.mode = "map" if self.latent_dim == 2 else "traversal"
+        self.train_images = self._check_images(train_images)
+        self.codes, self.labels = self._check_codes(codes, labels)
+        self.class_names = class_names
+        self.z0 = torch.zeros(self.latent_dim) if z0 is None else z0.detach().float().cpu()
+        if self.z0.shape != (self.latent_dim,):
+            raise ValueError(
+                f"z0 must have shape ({self.latent_dim},), got {tuple(self.z0.shape)}."
+            )
+        slider = dict(min=-limit, max=limit, step=0.05, continuous_update=True)
+        if self.mode == "map":
+            self.sliders = [widgets.FloatSlider(value=0.0, description=f"z{i + 1}", **slider)
+                            for i in range(2)]  # fmt: skip
+        else:
+            self.sliders = [
+                widgets.IntSlider(value=0, min=0, max=self.latent_dim - 1, description="dim d"),
+                widgets.FloatSlider(value=float(self.z0[0]), description="z_d", **slider),
+            ]
+        self.map_image = widgets.Image(format="png")
+        self.decoded_image = widgets.Image(format="png")
+        self.nearest_image = widgets.Image(format="png")
+        self.caption = widgets.HTML()
+        for s in self.sliders:
+            s.observe(self._update, names="value")
+        self._update()
+
+    # -- checks ---------------------------------------------------------------------------
+    @staticmethod
+    def _check_images(images: torch.Tensor) -> torch.Tensor:
+        if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[0] < 1:
+            raise ValueError("train_images must be a tensor (M, 1, H, W), e.g. load_dataset's.")
+        return images.float().div(255) if images.dtype == torch.uint8 else images.float()
+
+    def _check_codes(self, codes, labels) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        if self.mode == "traversal":
+            return None, None
+        if codes is None or codes.dim() != 2 or codes.shape[1] != 2:
+            got = None if codes is None else tuple(codes.shape)
+            raise ValueError(f"a 2-D model's explorer needs codes (N, 2) to draw, got {got}.")
+        if labels is not None and labels.shape != codes.shape[:1]:
+            raise ValueError(
+                f"labels must be (N,) = ({codes.shape[0]},), got {tuple(labels.shape)}."
+            )
+        return codes.detach().float().cpu(), labels
+
+    # -- the state: z, x_hat, the nearest image -------------------------------------------
+    @property
+    def z(self) -> torch.Tensor:
+        """The point under the sliders, (1, D)."""
+        if self.mode == "map":
+            return torch.tensor([[self.sliders[0].value, self.sliders[1].value]])
+        z = self.z0.clone()
+        z[self.sliders[0].value] = self.sliders[1].value
+        return z[None]
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``model.decode(z)`` on the model's device, back on the CPU: (N, D) -> (N, 1, H, W)."""
+        device = next(self.model.parameters()).device
+        self.model.eval()
+        return self.model.decode(z.to(device)).float().cpu()
+
+    def nearest(self, x_hat: torch.Tensor) -> torch.Tensor:
+        """Index of the training image nearest each of x_hat (N, 1, H, W) in pixels: (N,)."""
+        d = torch.cdist(x_hat.flatten(1), self.train_images.flatten(1))
+        return d.argmin(1)
+
+    def _update(self, change=None) -> None:
+        z = self.z
+        self.x_hat = self.decode(z)  # (1, 1, H, W)
+        self.nearest_index = int(self.nearest(self.x_hat)[0])
+        self.decoded_image.value = _png(self.x_hat[0])
+        self.nearest_image.value = _png(self.train_images[self.nearest_index])
+        if self.mode == "map" or change is None or change["owner"] is self.sliders[0]:
+            self.map_image.value = _figure_png(self._draw_context(z[0]))
+        point = ", ".join(f"{v:.2f}" for v in z[0].tolist()[:4])
+        more = ", ..." if self.latent_dim > 4 else ""
+        self.caption.value = f"<b>z = ({point}{more})</b>: decoded, and the nearest training image"
+
+    def _draw_context(self, z: torch.Tensor) -> Figure:
+        fig = Figure(figsize=(6.5, 4.4) if self.mode == "map" else (8, 1.6), layout="constrained")
+        ax = fig.add_subplot()
+        if self.mode == "map":
+            self._draw_map(ax, z[None])
+        else:
+            self._draw_strip(ax, int(self.sliders[0].value))
+        return fig
+
+    def _draw_map(self, ax, points: torch.Tensor) -> None:
+        colour = (
+            {"color": "#2ca02c"}
+            if self.labels is None
+            else {"c": self.labels.numpy(), "cmap": "tab10"}
+        )
+        codes = ax.scatter(*self.codes.T.numpy(), s=3, alpha=0.5, rasterized=True, **colour)
+        ax.scatter(*points.T.numpy(), zorder=3, **_CROSS)
+        if self.labels is not None:
+            handles, names = codes.legend_elements()
+            if self.class_names is not None:
+                names = [self.class_names[int(k)] for k in self.labels.unique().sort().values]
+            ax.legend(handles, names, title="class", loc="center left", bbox_to_anchor=(1, 0.5))
+        ax.set(xlim=(-self.limit, self.limit), ylim=(-self.limit, self.limit), aspect="equal",
+               xlabel="$z_1$", ylabel="$z_2$", title="test codes (colour: class)")  # fmt: skip
+
+    def _strip(self, dim: int, n: int = 9) -> tuple[np.ndarray, torch.Tensor]:
+        values = np.linspace(-self.limit, self.limit, n)
+        z = self.z0.repeat(n, 1)
+        z[:, dim] = torch.from_numpy(values).float()
+        return values, self.decode(z)
+
+    def _draw_strip(self, ax, dim: int) -> None:
+        values, x = self._strip(dim)
+        strip = torch.cat([torch.nn.functional.pad(xi[0], (1, 1), value=0) for xi in x], dim=1)
+        ax.imshow(strip.numpy(), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_axis_off()
+        ax.set_title(f"dimension {dim} from {values[0]:.1f} to {values[-1]:.1f}")
+
+    @property
+    def widget(self) -> widgets.Widget:
+        """The live explorer: sliders, the map (or strip), the decode and the nearest image."""
+        images = widgets.HBox([self.decoded_image, self.nearest_image])
+        return widgets.VBox([
+            widgets.HBox(self.sliders), self.map_image, self.caption, images,
+        ])  # fmt: skip
+
+    # -- the static stand-in -------------------------------------------------------------
+    def static_figure(self, points: torch.Tensor | None = None, dims: list[int] | None = None):
+        """The same content as a matplotlib figure: for the map, the codes with numbered points
+        (P, 2) (default: 5 points on the diagonal) and each point's decode over its nearest
+        training image; for a traversal, one row of decodes per dimension in ``dims``."""
+        from matplotlib import pyplot as plt
+
+        if self.mode == "map":
+            if points is None:
+                points = torch.linspace(-0.8, 0.8, 5)[:, None].repeat(1, 2) * self.limit
+            x_hat = self.decode(points)
+            near = self.train_images[self.nearest(x_hat)]
+            fig = plt.figure(figsize=(15, 5.5), layout="constrained")
+            left, right = fig.subfigures(1, 2, width_ratios=[1.3, 1.5])
+            ax = left.subplots()
+            self._draw_map(ax, points)
+            for i, p in enumerate(points.tolist()):
+                ax.annotate(str(i + 1), p, xytext=(9, 9), textcoords="offset points", fontsize=18)
+            axes = right.subplots(2, len(points))
+            for i in range(len(points)):
+                for row, (img, name) in enumerate(((x_hat[i], "decoded"), (near[i], "nearest"))):
+                    axes[row, i].imshow(img[0].numpy(), cmap="gray_r", vmin=0, vmax=1)
+                    axes[row, i].set_axis_off()
+                    axes[row, i].set_title(f"{i + 1}: {name}", fontsize=16)
+            return fig
+        dims = list(range(min(4, self.latent_dim))) if dims is None else dims
+        fig, axes = plt.subplots(len(dims), 1, figsize=(12, 1.6 * len(dims)), layout="constrained")
+        for ax, dim in zip(np.atleast_1d(axes), dims, strict=True):
+            self._draw_strip(ax, dim)
+        return fig
