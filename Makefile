@@ -21,7 +21,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 WORKSPACE ?= work
 WORK := $(abspath $(WORKSPACE))
 
-.PHONY: help venv data workspace lab reset test unit lint format figures bench slides slides-pdf clean
+.PHONY: help venv data workspace lab reset test unit lint format figures bench course-time slides slides-pdf clean
 
 help:
 	@echo "For students:"
@@ -35,7 +35,8 @@ help:
 	@echo "  make unit         the unit tests only (fast mode)"
 	@echo "  make lint         ruff check and ruff format --check"
 	@echo "  make format       ruff format and ruff check --fix"
-	@echo "  make bench        time the data pipelines (JSON on stdout)"
+	@echo "  make bench        the training loop's seconds per epoch against its compute floor (JSON)"
+	@echo "  make course-time  every lesson in full mode from empty checkpoints: docs/course_time.json"
 	@echo "Steps the others run for you:"
 	@echo "  make venv         build the shared environment (once per requirements.txt) and link .venv"
 	@echo "  make data         find Fashion-MNIST (or say what to install)"
@@ -110,8 +111,14 @@ figures: venv data
 	    --ExecutePreprocessor.timeout=-1 "$$nb" || exit 1; \
 	done
 
+# The lessons' training loop against its floor (same step on one pre-loaded batch), per model.
 bench: venv data
-	$(BIN)/python -m vaelib.bench --json
+	$(BIN)/python benchmarks/bench.py --models all $(BENCH_ARGS)
+
+# The whole course in full mode, each lesson in a fresh kernel, from empty checkpoints, in a
+# temporary copy (COURSE_TIME_ARGS=--in-place or --keep-checkpoints to change that).
+course-time: venv data
+	$(BIN)/python benchmarks/course_time.py --out docs/course_time.json $(COURSE_TIME_ARGS)
 
 # The lecture deck: Marp CLI from npm, pinned by package.json and package-lock.json (node_modules/
 # is git-ignored). The HTML needs no browser; the PDF needs Chromium (Debian: apt-get install chromium).

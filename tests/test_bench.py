@@ -1,35 +1,56 @@
-"""vaelib.bench: the JSON a tiny run prints (speed itself is shown by the benchmark, not here)."""
+"""benchmarks/bench.py: the JSON a tiny run prints (speed itself is shown by the benchmark, not
+here: no timed tests)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
-from vaelib import bench
+from benchmarks import bench
 
 
-def test_tiny_run_prints_one_json_object(capsys):
-    assert (
-        bench.main(
-            ["--device", "cpu", "--epochs", "1", "--limit", "256", "--repeats", "1", "--json"]
-        )
-        == 0
-    )
+def test_tiny_run_prints_one_json_object_with_the_floor(capsys):
+    argv = ["--device", "cpu", "--limit", "256", "--repeats", "1", "--models", "mlp,ae", "--json"]
+    assert bench.main(argv) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     result = json.loads(out[0])
-    assert result["device"] == "cpu" and result["train_images"] == 256
-    assert (result["epochs"], result["batch_size"], result["repeats"]) == (1, 128, 1)
-    assert isinstance(result["b"]["amp_bf16"], bool)
-    for key in ("a", "b"):
-        assert result[key]["seconds_per_epoch"] > 0
-        assert 300 < result[key]["test_loss"] < 600  # nats per image after 2 steps
-    assert result["ratio_a_over_b"] == pytest.approx(
-        result["a"]["seconds_per_epoch"] / result["b"]["seconds_per_epoch"]
+    assert result["machine"]["device"] == "cpu" and result["train_images"] == 256
+    assert result["machine"]["cpu"] and result["machine"]["cores"] >= 1
+    assert (result["epochs"], result["repeats"]) == (1, 1)
+    assert isinstance(result["amp_bf16"], bool)
+    assert set(result["models"]) == {"vae_mlp_latent20", "ae_latent2"}
+    mlp = result["models"]["vae_mlp_latent20"]
+    assert mlp["steps_per_epoch"] == 2 and mlp["data_to_device_seconds"] > 0  # 256 images
+    for part in ("loop", "floor", "usual"):
+        assert mlp[part]["seconds_per_epoch"] > 0 and len(mlp[part]["runs"]) == 1
+    for part in ("loop", "usual"):
+        assert 300 < mlp[part]["test_loss"] < 600  # nats per image after 2 steps
+    assert mlp["loop_over_floor"] == pytest.approx(
+        mlp["loop"]["seconds_per_epoch"] / mlp["floor"]["seconds_per_epoch"]
     )
-    rel = (result["b"]["test_loss"] - result["a"]["test_loss"]) / result["a"]["test_loss"]
-    assert result["test_loss_relative_diff_b_vs_a"] == pytest.approx(rel)
+    assert mlp["usual_over_loop"] == pytest.approx(
+        mlp["usual"]["seconds_per_epoch"] / mlp["loop"]["seconds_per_epoch"]
+    )
+    assert "usual" not in result["models"]["ae_latent2"]  # the usual pipeline: the VAE only
+
+
+def test_summary_names_loop_floor_and_ratio():
+    result = bench.benchmark("cpu", ("ae",), limit=128, repeats=1, usual=False)
+    text = bench.summary(result)
+    assert "training loop" in text and "floor" in text and "loop/floor" in text
+
+
+def test_library_costs_tiny():
+    out = bench.bench_library(
+        bench.torch.device("cpu"), 0, 1, n_test=2, n_codes=50, ks=(1, 2), iwae_ks=(1, 3)
+    )
+    assert out["iwae"]["test_images"] == 2
+    for name in ("vae_mlp_latent20", "vae_conv_latent20"):
+        assert set(out["iwae"][name]["seconds_by_k"]) == {"1", "3"}
+    assert out["bic"]["d=20"]["ks"] == [1, 2] and out["bic"]["d=2"]["seconds"] > 0
 
 
 def test_torchvision_reads_the_unpacked_files():
@@ -40,8 +61,6 @@ def test_torchvision_reads_the_unpacked_files():
         data = datasets.FashionMNIST(str(root), train=False, download=False)
         assert len(data) == 10000
     finally:
-        import shutil
-
         shutil.rmtree(root)
 
 
@@ -49,9 +68,10 @@ def test_torchvision_reads_the_unpacked_files():
     ("kwargs", "match"),
     [
         ({"epochs": 0}, "epochs"),
-        ({"batch_size": 0}, "batch_size"),
         ({"limit": 0}, "limit"),
         ({"repeats": 0}, "repeats"),
+        ({"models": ("resnet",)}, "models"),
+        ({"compile_mode": "fast"}, "compile_mode"),
     ],
 )
 def test_bad_arguments(kwargs, match):

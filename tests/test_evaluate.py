@@ -7,11 +7,14 @@ import math
 import pytest
 import torch
 
+from vaelib import losses
 from vaelib.evaluate import (
     binarize,
+    continuous_bernoulli_log_norm,
     iwae_log_likelihood,
     log_likelihood,
     log_weights,
+    mean_and_stderr,
     negative_elbo,
 )
 from vaelib.models import VAE
@@ -99,6 +102,59 @@ def test_continuous_bernoulli_adds_its_normaliser():
         log_likelihood(x, logits, "continuous_bernoulli"), bern + log_c, rtol=1e-4, atol=1e-3
     )
     assert torch.all(log_c > 0)  # C(lambda) >= 2: the Bernoulli formula understates log p
+
+
+def test_continuous_bernoulli_log_norm_matches_torch_distributions():
+    # torch computes C from clamped probabilities: exact enough for |logits| up to about 15
+    logits = torch.cat(
+        [torch.linspace(-15, 15, 301), torch.tensor([0.0, 1e-6, -3e-3, 9e-3, 1.1e-2])]
+    ).double()
+    x = torch.rand(logits.shape, generator=torch.Generator().manual_seed(0)).double()
+    cb = torch.distributions.ContinuousBernoulli(logits=logits)
+    bernoulli = x * torch.log(cb.probs) + (1 - x) * torch.log1p(-cb.probs)
+    torch.testing.assert_close(
+        continuous_bernoulli_log_norm(logits), cb.log_prob(x) - bernoulli, rtol=1e-6, atol=1e-6
+    )
+    far = torch.tensor([-60.0, 40.0, 80.0], dtype=torch.float64)  # C -> |logits| as tanh -> 1
+    torch.testing.assert_close(continuous_bernoulli_log_norm(far), far.abs().log())
+    near_half = torch.tensor([0.0, 5e-3, 2e-2])  # both branches, float32, around C = 2
+    torch.testing.assert_close(
+        continuous_bernoulli_log_norm(near_half),
+        torch.log(2 + near_half.double().pow(2) / 6).float(),
+    )
+
+
+def test_log_likelihood_broadcasts_x_over_samples():
+    g = torch.Generator().manual_seed(2)
+    x, logits = torch.rand(3, 1, 4, 4, generator=g), torch.randn(3, 5, 1, 4, 4, generator=g)
+    for likelihood in ("bernoulli", "continuous_bernoulli"):
+        both = log_likelihood(x[:, None], logits, likelihood)
+        assert both.shape == (3, 5)
+        one = log_likelihood(x, logits[:, 2], likelihood)
+        torch.testing.assert_close(both[:, 2], one)
+
+
+def test_negative_elbo_is_the_loss_of_vaelib_losses():
+    model, x = _model_and_data(4)
+    got = negative_elbo(model, x, generator=torch.Generator().manual_seed(3))
+    mu, logvar = model.encode(x)
+    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(3))
+    logits = model.decode_logits(mu + torch.exp(0.5 * logvar) * eps)
+    torch.testing.assert_close(got, losses.negative_elbo(x, logits, mu, logvar).loss.detach())
+    cb = negative_elbo(
+        model, x, likelihood="continuous_bernoulli", generator=torch.Generator().manual_seed(3)
+    )
+    log_c = continuous_bernoulli_log_norm(logits).flatten(1).sum(1)
+    torch.testing.assert_close(cb, (got - log_c).detach())  # the normaliser, nothing else
+
+
+def test_mean_and_stderr():
+    values = torch.tensor([1.0, 2.0, 3.0, 6.0])
+    mean, se = mean_and_stderr(values)
+    assert mean == pytest.approx(3.0)
+    assert se == pytest.approx(math.sqrt(14 / 3) / 2)  # sample variance 14/3, sqrt(N) = 2
+    with pytest.raises(ValueError, match="N >= 2"):
+        mean_and_stderr(torch.tensor([1.0]))
 
 
 def test_error_paths():

@@ -74,27 +74,6 @@ def test_reparameterize_rejects_integer_tensors():
         reparam.reparameterize(torch.zeros(3, dtype=torch.long), torch.zeros(3))
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-@pytest.mark.parametrize("name", ["mu", "logvar"])
-def test_reparameterize_rejects_non_finite_values_on_cpu(bad, name):
-    args = {"mu": torch.zeros(2, 3), "logvar": torch.zeros(2, 3)}
-    args[name][1, 2] = bad
-    with pytest.raises(ValueError, match=f"{name} contains nan or inf"):
-        reparam.reparameterize(**args)
-
-
-def test_reparameterize_accepts_huge_finite_values_whose_sum_overflows():
-    mu = torch.full((10,), 60_000.0, dtype=torch.float16)  # finite, but the sum is inf in fp16
-    assert torch.isinf(mu.sum())
-    z = reparam.reparameterize(mu, torch.full_like(mu, -20.0))  # the exact check passes
-    assert torch.isfinite(z).all()
-
-
-def test_reparameterize_check_finite_false_skips_the_check():
-    z = reparam.reparameterize(torch.full((2,), math.nan), torch.zeros(2), check_finite=False)
-    assert torch.isnan(z).all()
-
-
 # ----------------------------------------------------------------------------- estimators
 
 ESTIMATORS = [reparam.score_function_gradient, reparam.pathwise_gradient]

@@ -1,7 +1,9 @@
-"""Reconstruction losses: the deck's Bernoulli BCE (and its stable form on logits) and MSE.
+"""The course's losses: the deck's reconstruction losses and the VAE's negative ELBO.
 
-Every loss here is summed over an image's pixels and over the batch, as in the lecture deck
-(``F.binary_cross_entropy(x_hat, x, reduction="sum")``); divide by N for a per-image value.
+- ``reconstruction_loss`` (Bernoulli BCE), ``reconstruction_loss_with_logits`` (its stable form)
+  and ``mse_reconstruction_loss``: summed over an image's pixels and over the batch, as in the
+  lecture deck (``F.binary_cross_entropy(x_hat, x, reduction="sum")``).
+- ``negative_elbo``: the VAE's loss, the one place vaelib writes it, per image (N,).
 """
 
 from __future__ import annotations
@@ -45,66 +47,11 @@ def reconstruction_loss_with_logits(x: torch.Tensor, logits: torch.Tensor) -> to
     return F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
 
 
-class _BCEWithLogitsSum(torch.autograd.Function):
-    """``sum(max(l, 0) - x * l + log(1 + exp(-|l|)))`` with the gradient ``sigmoid(l) - x``.
-
-    The same value as ``F.binary_cross_entropy_with_logits(l, x, reduction="sum")``: torch's
-    CPU ``log1p``, which that uses, is not vectorised (~8x slower than ``log``, measured), and
-    ``log(1 + e)`` is as accurate here since ``e = exp(-|l|)`` lies in (0, 1].
-    """
-
-    @staticmethod
-    def forward(ctx, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(logits, x)
-        softplus = torch.relu(logits).add_(torch.exp(-logits.abs()).add_(1).log_())
-        return softplus.sub_(x * logits).sum()
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        logits, x = ctx.saved_tensors
-        return torch.sigmoid(logits).sub_(x).mul_(grad), None
-
-
-def bce_with_logits_sum(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """``reconstruction_loss_with_logits`` without its input checks (a host sync on a GPU), for
-    the training loop, whose data ``DeviceLoader`` checks once: a scalar, summed. On the CPU
-    it uses a faster exact kernel (``_BCEWithLogitsSum``). Shapes are checked (free)."""
-    check.same_shape(x, logits, ("x", "logits"), _SAME)
-    if logits.device.type == "cpu" and logits.dtype == torch.float32:
-        return _BCEWithLogitsSum.apply(logits, x)
-    return F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-
-
 def mse_reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     """The deck's ``||x - x_hat||^2``, summed over pixels and batch. x, x_hat: (N, ...)."""
     check.floating(x, "x"), check.floating(x_hat, "x_hat")
     check.same_shape(x, x_hat, ("x", "x_hat"), _SAME)
     return (x - x_hat).pow(2).sum()
-
-
-def vae_loss(
-    x: torch.Tensor,
-    x_hat: torch.Tensor,
-    mu: torch.Tensor,
-    logvar: torch.Tensor,
-    beta: float = 1.0,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The deck's VAE loss, the negative ELBO: ``L = L_recon + beta * L_KL``, summed over the batch.
-
-    x, x_hat: (N, 1, H, W) in [0, 1]; mu, logvar: (N, D), the encoder's q(z|x). Returns
-    ``(total, recon, kl)``: recon = ``F.binary_cross_entropy(x_hat, x, reduction="sum")``,
-    kl = ``sum_n KL(N(mu_n, exp(logvar_n)) || N(0, I))``, total = recon + beta * kl.
-    beta = 1 is the VAE; other values give the beta-VAE.
-    """
-    if mu.shape != logvar.shape or mu.dim() != 2 or mu.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must both have shape "
-            f"(N, D) with N = {x.shape[0]} (x's batch size): pass the encoder's two outputs."
-        )
-    check.number(beta, "beta", minimum=0)
-    recon = reconstruction_loss(x, x_hat)
-    kl = kl_gaussian(mu, logvar).sum()
-    return recon + beta * kl, recon, kl
 
 
 class NegativeELBO(NamedTuple):

@@ -2,8 +2,9 @@
 
 Each ``check_*`` calls the student's function on inputs the notebook never showed (several
 shapes, edge cases), refuses the vaelib function it re-implements while it runs, prints
-``Right: <why>`` or ``Not yet: <hint>`` and returns the bool. The right answers are computed
-here from the formulas, in float64.
+``Right: <why>`` or ``Not yet: <hint>`` and returns the bool. The right answers come from
+vaelib's one home of the loss (``losses.negative_elbo``, bound here before any refusal), in
+float64.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 import torch
 
 from vaelib.exercises.feedback import call_student, not_yet, refuse_shortcut, right, unanswered
+from vaelib.losses import negative_elbo as _negative_elbo  # the reference, never refused
 
 F64 = torch.float64
 
@@ -52,10 +54,10 @@ def _elbo_cases() -> list[tuple[torch.Tensor, ...]]:
 
 
 def _elbo_terms(x, logits, mu, logvar) -> tuple[torch.Tensor, torch.Tensor]:
-    """recon (N,) = sum_pixels softplus(l) - x l; kl (N,) = -0.5 sum (1 + lv - mu^2 - e^lv)."""
-    recon = (torch.nn.functional.softplus(logits) - x * logits).flatten(1).sum(1)
-    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
-    return recon, kl
+    """recon (N,) = sum_pixels softplus(l) - x l; kl (N,) = -0.5 sum (1 + lv - mu^2 - e^lv):
+    ``losses.negative_elbo``'s two terms."""
+    terms = _negative_elbo(x, logits, mu, logvar)
+    return terms.recon, terms.kl
 
 
 def _elbo_hint(got: torch.Tensor, x, logits, mu, logvar) -> str | None:

@@ -1,0 +1,65 @@
+"""benchmarks/course_time.py on a generated two-cell notebook (the real course is timed by the
+lead on an idle machine, not here)."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from benchmarks import course_time
+
+CHECKS = """import os, time
+assert os.environ["VAELIB_FAST"] == "0"  # full mode
+assert os.environ.get("MPLBACKEND", "inline").lower() != "agg"  # figures land in the outputs
+print(os.environ["VAELIB_CHECKPOINTS"])
+time.sleep(0.3)"""
+
+
+def _notebook(path, cells):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# tiny")]
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def test_times_a_tiny_notebook_in_a_temp_copy(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # as make exports it: the script must remove it
+    nb = _notebook(tmp_path / "01_tiny.ipynb", [CHECKS, "x = 1"])
+    out = tmp_path / "time.json"
+    assert course_time.main([str(nb), "--out", str(out), "--top", "1"]) == 0
+    result = json.loads(out.read_text())
+    assert result["mode"] == "full" and result["checkpoints"] == "empty"
+    assert result["failed"] == [] and result["in_place"] is False
+    assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]
+    assert {"torch", "device"} <= set(result["machine"])
+    (entry,) = result["notebooks"]
+    assert entry["notebook"] == "01_tiny.ipynb" and entry["code_cells"] == 2
+    assert entry["seconds"] >= 0.3 and result["total_seconds"] == entry["seconds"]
+    (slowest,) = entry["slowest_cells"]  # --top 1
+    assert slowest["index"] == 1 and slowest["first_line"] == "import os, time"
+    assert 0.3 <= slowest["seconds"] <= entry["seconds"]
+    assert nbformat.read(nb, as_version=4).cells[1].outputs == []  # the clone is untouched
+
+
+def test_in_place_writes_outputs_and_a_failure_is_reported(tmp_path):
+    good = _notebook(tmp_path / "01_good.ipynb", ["print('hello')"])
+    bad = _notebook(tmp_path / "02_bad.ipynb", ["raise RuntimeError('broken lesson')", "x = 2"])
+    result = course_time.course_time([good, bad], in_place=True)
+    assert nbformat.read(good, as_version=4).cells[1].outputs[0]["text"] == "hello\n"
+    assert result["failed"] == ["02_bad.ipynb"]
+    assert "broken lesson" in result["notebooks"][1]["error"] or result["notebooks"][1]["error"]
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="no notebooks"):
+        course_time.course_time([])
+    with pytest.raises(ValueError, match="not a notebook"):
+        course_time.course_time([tmp_path / "missing.ipynb"])
