@@ -297,11 +297,22 @@ def test_drawn_text_px_reads_the_metadata(tmp_path, monkeypatch):
     assert "upscaled" in drawn_text_px(png, 2 * width, None)[3]
 
 
+_MARP_DIRECTIVES = (
+    "marp", "theme", "style", "headingDivider", "lang", "math", "size", "title", "description",
+    "author", "image", "keywords", "url", "paginate", "header", "footer", "class",
+    "backgroundColor", "backgroundImage", "backgroundPosition", "backgroundRepeat",
+    "backgroundSize", "color", "transition",
+)  # fmt: skip
+
+
 def test_every_slide_has_a_speaker_note():
     text = DECK.read_text(encoding="utf-8")
     body = re.sub(r"^---\n.*?\n---\n", "", text, count=1, flags=re.DOTALL)
     slides = re.split(r"^---\s*$", body, flags=re.MULTILINE)
-    directive = re.compile(r"\s*_?[\w-]+\s*:[^\n]*")  # <!-- _class: title --> is no note
+    # Marp takes a comment as a directive only when its keys are Marp's directives
+    # (<!-- _class: title -->); any other comment, "Say: ..." included, is a presenter note.
+    keys = "|".join(_MARP_DIRECTIVES)
+    directive = re.compile(rf"(\s*_?(?:{keys})\s*:[^\n]*\n?)+\s*")
     missing = []
     for n, slide in enumerate(slides, start=1):
         notes = [
