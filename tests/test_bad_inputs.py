@@ -589,8 +589,14 @@ case("seed_everything/float", ValueError, "seed must be a non-negative int", lam
 case("setup_lesson/str seed", ValueError, "seed must be", lambda: runtime.setup_lesson(seed="0"))
 if not torch.cuda.is_available():
     case("pick_device/cuda", ValueError, "CUDA is not available", lambda: runtime.pick_device("cuda"))
-case("pick_device/VAELIB_DEVICE", RuntimeError, "device",
+case("pick_device/VAELIB_DEVICE", ValueError, "VAELIB_DEVICE='tpu9' is not a device",
      lambda c: (c.mp.setenv("VAELIB_DEVICE", "tpu9"), runtime.pick_device()))
+for value in ("2", "maybe", "ture", "1.0", "-1"):
+    case(f"fast_mode/VAELIB_FAST={value}", ValueError, "VAELIB_FAST",
+         lambda c, v=value: (c.mp.setenv("VAELIB_FAST", v), runtime.fast_mode()))
+for bad_name in ("AE/curves\n", "AE/cur\tves", "AE/\x00curves", "AE/curves\r"):
+    case(f"figures.save/control {bad_name!r}", ValueError, "TOPIC/file_name",
+         lambda n=bad_name: figures.save(None, n))
 case("figures.save/lower-case topic", ValueError, "must look like 'TOPIC/file_name'",
      lambda: figures.save(None, "ae/curves"))
 case("figures.save/extension", ValueError, "no extension", lambda: figures.save(None, "AE/curves.png"))
