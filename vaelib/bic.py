@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 from torch import nn
@@ -173,6 +174,19 @@ class BICCurve:
         return sample_mixture(self.best, n, seed=seed)
 
 
+def _fit_mixture(
+    z: np.ndarray, k: int, covariance_type: str, n_init: int, seed: int, max_iter: int,
+    reg_covar: float,
+) -> GaussianMixture:  # fmt: skip
+    """EM from ``n_init`` k-means++ starts, the best kept; one thread (small problems)."""
+    gmm = GaussianMixture(
+        n_components=k, covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
+        reg_covar=reg_covar, init_params="k-means++", random_state=seed,
+    )  # fmt: skip
+    with threadpool_limits(limits=1):  # small EM problems: threads only oversubscribe
+        return gmm.fit(z)
+
+
 def bic_curve(
     z: torch.Tensor | np.ndarray,
     ks: Iterable[int],
@@ -182,6 +196,7 @@ def bic_curve(
     *,
     max_iter: int = 200,
     reg_covar: float = 1e-6,
+    n_jobs: int = 1,
     progress: bool = False,
 ) -> BICCurve:
     """Fit a ``k``-component Gaussian mixture to the codes ``z`` (n, d) for each k in ``ks``.
@@ -189,6 +204,7 @@ def bic_curve(
     Each fit is EM (scikit-learn's ``GaussianMixture``) started ``n_init`` times from k-means++
     seeds drawn with ``seed``; the best of the starts is kept. Returns a ``BICCurve`` with
     ``BIC(k) = -2 log L(k) + p(k) log n``, ``p(k) = n_parameters(k, d, covariance_type)``.
+    ``n_jobs > 1`` fits several k at once in worker processes (joblib), with the same results.
     Raises ValueError for codes that are not a finite (n, d) array, for k > n, and for
     unknown covariance types.
     """
@@ -198,22 +214,29 @@ def bic_curve(
     _check_covariance_type(covariance_type)
     if n_init < 1:
         raise ValueError(f"n_init must be at least 1 (EM restarts per k), got {n_init}.")
-    bics, log_liks, ps, models = [], [], [], []
-    for k in tqdm(ks, desc=f"GMM {covariance_type}, d={d}", disable=not progress):
-        gmm = GaussianMixture(
-            n_components=k, covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
-            reg_covar=reg_covar, init_params="k-means++", random_state=seed,
-        )  # fmt: skip
-        with threadpool_limits(limits=1):  # small EM problems: threads only oversubscribe
-            gmm.fit(z)
-        log_lik = float(gmm.score(z)) * n  # score is the mean log-likelihood per code
-        p = n_parameters(k, d, covariance_type)
-        bics.append(bic(log_lik, p, n))
-        log_liks.append(log_lik)
-        ps.append(p)
-        models.append(gmm)
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be at least 1 (worker processes), got {n_jobs}.")
+    args = (covariance_type, n_init, seed, max_iter, reg_covar)
+    bar = tqdm(total=len(ks), desc=f"GMM {covariance_type}, d={d}", disable=not progress)
+    if n_jobs == 1:
+        models = []
+        for k in ks:
+            models.append(_fit_mixture(z, k, *args))
+            bar.update()
+    else:  # largest k first: the slow fits start early and the workers finish together
+        order = sorted(range(len(ks)), key=lambda i: -ks[i])
+        jobs = (delayed(_fit_mixture)(z, ks[i], *args) for i in order)
+        fitted = {}
+        for i, gmm in zip(order, Parallel(n_jobs=n_jobs, return_as="generator")(jobs), strict=True):
+            fitted[i] = gmm
+            bar.update()
+        models = [fitted[i] for i in range(len(ks))]
+    bar.close()
+    log_liks = np.array([float(gmm.score(z)) * n for gmm in models])  # score: mean per code
+    ps = np.array([n_parameters(k, d, covariance_type) for k in ks])
+    bics = np.array([bic(log_lik, p, n) for log_lik, p in zip(log_liks, ps, strict=True)])
     return BICCurve(
-        ks=ks, bic=np.array(bics), log_likelihood=np.array(log_liks), n_parameters=np.array(ps),
+        ks=ks, bic=bics, log_likelihood=log_liks, n_parameters=ps,
         models=models, covariance_type=covariance_type, n=n, d=d,
     )  # fmt: skip
 

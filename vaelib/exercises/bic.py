@@ -14,10 +14,25 @@ from collections.abc import Callable
 import torch
 
 from vaelib import bic
-from vaelib.exercises.feedback import call_student, is_close, not_yet, refuse_shortcut, right
+from vaelib.exercises.feedback import (
+    call_student,
+    is_close,
+    not_yet,
+    refuse_shortcut,
+    right,
+    unanswered,
+)
 
 # (k, d) the notebook never prints: edge cases first (k = 1 has no free weight, d = 1 is a line)
 _COUNT_CASES = [(1, 1), (1, 5), (4, 1), (3, 2), (7, 13), (12, 31)]
+
+
+def _returns_none(fn: Callable[..., object], *args: object) -> bool:
+    """True for the exercise's untouched stub (it returns None); errors are the check's job."""
+    try:
+        return fn(*args) is None
+    except Exception:  # noqa: BLE001 - the student's code may fail in any way
+        return False
 
 
 def _full_count(k: int, d: int) -> int:
@@ -29,6 +44,8 @@ def check_n_parameters_full(fn: Callable[[int, int], int]) -> bool:
     Gaussians in ``d`` dimensions, ``(k - 1) + k d + k d (d + 1) / 2``, without calling
     ``bic.n_parameters``. Checked on (k, d) pairs the lesson does not print."""
     got = []
+    if _returns_none(fn, 2, 3):
+        return not unanswered(None, "a return statement that counts the parameters")
     with refuse_shortcut(fn, (bic, "n_parameters")):
         for k, d in _COUNT_CASES:
             answer = call_student(fn, k, d, none_hint="return the count for (k, d).")
@@ -72,6 +89,8 @@ def check_nats_per_component(fn: Callable[[int, int], float]) -> bool:
     tolerance 1e-6). Checked on (d, n) pairs the lesson does not use."""
     cases = [(1, 50), (2, 500), (5, 3000), (31, 123_456)]
     got = []
+    if _returns_none(fn, 2, 100):
+        return not unanswered(None, "a return statement that computes the nats")
     for d, n in cases:
         answer = call_student(fn, d, n, none_hint="return the number of nats for (d, n).")
         if isinstance(answer, str):
@@ -185,6 +204,9 @@ def check_sample_mixture(
     is refused while the check runs.
     """
     n = 20_000
+    weights, means, covariances = _mixtures()[0]
+    if _returns_none(fn, weights, means, covariances, 10, torch.Generator().manual_seed(0)):
+        return not unanswered(None, "a return statement that draws the codes")
     with refuse_shortcut(fn, (bic, "sample_mixture")):
         for weights, means, covariances in _mixtures():
             d = means.shape[1]
