@@ -184,28 +184,74 @@ def test_bad_counts_raise():
         bic.sample_mixture(fitted, 0)
 
 
-# the lesson's exercises: the self-checks accept the right answer and reject the usual slips
+# the lesson's exercises: each check accepts the right answer, rejects two typical slips with a
+# hint that names them, and refuses the library shortcut
 
 
 def test_check_n_parameters_full(capsys):
     from vaelib.exercises import bic as ex
 
-    assert ex.check_n_parameters_full(lambda k, d: bic.n_parameters(k, d, "full"))
+    assert ex.check_n_parameters_full(lambda k, d: (k - 1) + k * d + k * d * (d + 1) / 2)
+    assert capsys.readouterr().out.startswith("Right: ")
     assert not ex.check_n_parameters_full(lambda k, d: k + k * d + k * d * (d + 1) // 2)
     assert "only k - 1" in capsys.readouterr().out
+    assert not ex.check_n_parameters_full(lambda k, d: k * d + k * d * (d + 1) // 2)
+    assert "left out the mixture weights" in capsys.readouterr().out
     assert not ex.check_n_parameters_full(lambda k, d: (k - 1) + k * d + k * d * d)
     assert "symmetric" in capsys.readouterr().out
     assert not ex.check_n_parameters_full(lambda k, d: None)
+    assert capsys.readouterr().out.startswith("No answer yet: ")
+    assert not ex.check_n_parameters_full(lambda k, d: 7)
+    assert capsys.readouterr().out.startswith("Not yet: wrong for k = ")
 
 
-def _ancestral(weights, means, covariances, n, generator, *, chol=True, by_weight=True):
-    j = (
-        torch.multinomial(weights, n, replacement=True, generator=generator)
-        if by_weight
-        else torch.randint(0, len(weights), (n,), generator=generator)
+def test_check_n_parameters_full_refuses_the_library(capsys):
+    from vaelib.exercises import bic as ex
+
+    assert not ex.check_n_parameters_full(lambda k, d: bic.n_parameters(k, d, "full"))
+    assert "write it yourself" in capsys.readouterr().out
+    notebook = {"n_parameters": bic.n_parameters}  # `from vaelib.bic import n_parameters`
+    exec("def n_parameters_full(k, d):\n    return n_parameters(k, d)", notebook)
+    assert not ex.check_n_parameters_full(notebook["n_parameters_full"])
+    assert "write it yourself" in capsys.readouterr().out
+    assert bic.n_parameters(2, 2) == 11  # and restored afterwards
+
+
+def test_check_nats_per_component(capsys):
+    from vaelib.exercises import bic as ex
+
+    def solution(d, n):
+        return (1 + d + d * (d + 1) / 2) * math.log(n) / 2
+
+    assert ex.check_nats_per_component(solution)
+    assert capsys.readouterr().out.startswith("Right: ")
+    # NumPy and tensor scalars are numbers too
+    assert ex.check_nats_per_component(lambda d, n: np.float64(solution(d, n)))
+    assert ex.check_nats_per_component(lambda d, n: torch.tensor(solution(d, n)))
+    capsys.readouterr()
+    assert not ex.check_nats_per_component(lambda d, n: (d + d * (d + 1) / 2) * math.log(n) / 2)
+    assert "weight is a free parameter" in capsys.readouterr().out
+    assert not ex.check_nats_per_component(lambda d, n: 2 * solution(d, n))
+    assert "halve it" in capsys.readouterr().out
+    assert not ex.check_nats_per_component(
+        lambda d, n: (1 + d + d * (d + 1) / 2) * math.log10(n) / 2
     )
-    factor = torch.linalg.cholesky(covariances) if chol else covariances
-    eps = torch.randn(n, means.shape[1], generator=generator, dtype=means.dtype)
+    assert "natural log" in capsys.readouterr().out
+    assert not ex.check_nats_per_component(lambda d, n: None)
+    assert capsys.readouterr().out.startswith("No answer yet: ")
+
+
+def _ancestral(weights, means, covariances, n, generator, *, slip=None):
+    j = (
+        torch.randint(0, len(weights), (n,), generator=generator)
+        if slip == "uniform"
+        else torch.multinomial(weights, n, replacement=True, generator=generator)
+    )
+    factor = covariances if slip == "covariance" else torch.linalg.cholesky(covariances)
+    if slip == "global":
+        eps = torch.randn(n, means.shape[1], dtype=means.dtype)
+    else:
+        eps = torch.randn(n, means.shape[1], generator=generator, dtype=means.dtype)
     return means[j] + (factor[j] @ eps.unsqueeze(-1)).squeeze(-1)
 
 
@@ -213,12 +259,33 @@ def test_check_sample_mixture(capsys):
     from vaelib.exercises import bic as ex
 
     assert ex.check_sample_mixture(_ancestral)
-    assert not ex.check_sample_mixture(lambda *a: _ancestral(*a, by_weight=False))
+    assert capsys.readouterr().out.startswith("Right: ")
+    assert not ex.check_sample_mixture(lambda *a: _ancestral(*a, slip="uniform"))
     assert "shares" in capsys.readouterr().out
-    assert not ex.check_sample_mixture(lambda *a: _ancestral(*a, chol=False))
+    assert not ex.check_sample_mixture(lambda *a: _ancestral(*a, slip="covariance"))
     assert "Cholesky" in capsys.readouterr().out
+    assert not ex.check_sample_mixture(lambda *a: _ancestral(*a, slip="global"))
+    assert "same generator seed" in capsys.readouterr().out
+    assert not ex.check_sample_mixture(lambda *a: None)
+    assert capsys.readouterr().out.startswith("No answer yet: ")
     assert not ex.check_sample_mixture(lambda *a: 1 / 0)
     assert "ZeroDivisionError" in capsys.readouterr().out
+    assert not ex.check_sample_mixture(lambda w, m, c, n, g: _ancestral(w, m, c, n, g)[:, :1])
+    assert "one code per row" in capsys.readouterr().out
+
+
+def test_check_sample_mixture_refuses_the_library(capsys):
+    from vaelib.exercises import bic as ex
+
+    def shortcut(weights, means, covariances, n, generator):
+        gmm = GaussianMixture(len(weights), covariance_type="full")
+        gmm.weights_, gmm.means_, gmm.covariances_ = (
+            t.numpy() for t in (weights, means, covariances)
+        )
+        return bic.sample_mixture(gmm, n, seed=0).double()
+
+    assert not ex.check_sample_mixture(shortcut)
+    assert "write it yourself" in capsys.readouterr().out
 
 
 def test_ellipse_is_the_mahalanobis_contour():
@@ -232,3 +299,102 @@ def test_ellipse_is_the_mahalanobis_contour():
         bic.ellipse(np.zeros(3), np.eye(3))
     with pytest.raises(ValueError, match="n_std must be positive"):
         bic.ellipse(mean, cov, n_std=0)
+
+
+# the aggregate posterior q(z) = (1/N) sum_n q(z|x_n)
+
+
+def _posterior(n: int, d: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    mu = torch.randn(n, d, generator=g, dtype=torch.float64) @ torch.randn(
+        d, d, generator=g, dtype=torch.float64
+    )
+    logvar = torch.rand(n, d, generator=g, dtype=torch.float64) * 2.0 - 1.5
+    return mu, logvar
+
+
+def test_aggregate_covariance_is_the_sample_covariance_of_z_from_q():
+    mu, logvar = _posterior(500, 3, seed=1)
+    cov = bic.aggregate_covariance(mu, logvar)
+    assert cov.shape == (3, 3) and cov.dtype == torch.float64
+    # 400 draws per image: z_ns = mu_n + sigma_n eps_ns, a sample of q(z) of 200,000 codes
+    eps = torch.randn(400, *mu.shape, generator=torch.Generator().manual_seed(2), dtype=mu.dtype)
+    z = (mu + torch.exp(0.5 * logvar) * eps).reshape(-1, 3)
+    sample_cov = torch.cov(z.T)
+    assert torch.allclose(sample_cov, cov, rtol=0.02, atol=0.02 * cov.diagonal().max())
+    # the means alone miss the posterior variances: Cov[z] - Cov[mu] = mean sigma^2 on the diagonal
+    cov_mu = torch.cov(mu.T, correction=0)
+    np.testing.assert_allclose(
+        (cov - cov_mu).numpy(), torch.diag(logvar.exp().mean(0)).numpy(), atol=1e-12
+    )
+
+
+def test_aggregate_covariance_closed_forms():
+    # every posterior N(0, I): the aggregate posterior is N(0, I) too
+    zeros = torch.zeros(7, 4, dtype=torch.float64)
+    assert torch.allclose(bic.aggregate_covariance(zeros, zeros), torch.eye(4, dtype=torch.float64))
+    # two points +-1 with variance 0.25: Cov = 1 (the means) + 0.25 (the posteriors)
+    mu = torch.tensor([[-1.0], [1.0]])
+    logvar = torch.full((2, 1), math.log(0.25))
+    assert bic.aggregate_covariance(mu, logvar).item() == pytest.approx(1.25)
+
+
+def test_aggregate_covariance_bad_input():
+    with pytest.raises(ValueError, match=r"mu and logvar must both have shape \(N, D\)"):
+        bic.aggregate_covariance(torch.zeros(5, 2), torch.zeros(5, 3))
+    with pytest.raises(ValueError, match="one row per image"):
+        bic.aggregate_covariance(torch.zeros(5), torch.zeros(5))
+    with pytest.raises(TypeError, match="must be tensors"):
+        bic.aggregate_covariance(np.zeros((5, 2)), np.zeros((5, 2)))
+
+
+def test_encode_posterior_matches_the_encoder():
+    from vaelib.models import VAE, Autoencoder
+
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden=(16,))
+    images = torch.randint(0, 256, (10, 1, 28, 28), dtype=torch.uint8)
+    mu, logvar = bic.encode_posterior(model, images, batch_size=4)
+    assert mu.shape == logvar.shape == (10, 3)
+    with torch.no_grad():
+        mu_ref, logvar_ref = model.encode(images.float() / 255)
+    torch.testing.assert_close(mu, mu_ref)
+    torch.testing.assert_close(logvar, logvar_ref)
+    assert model.training  # the mode is restored
+    with pytest.raises(ValueError, match="no posterior q\\(z\\|x\\)"):
+        bic.encode_posterior(Autoencoder(latent_dim=2), images)
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        bic.encode_posterior(model, images, batch_size=0)
+    with pytest.raises(ValueError, match=r"images must have shape \(N, C, H, W\)"):
+        bic.encode_posterior(model, images[:, 0])
+
+
+def test_flat_region():
+    z, _ = well_separated(800, 2, 3, seed=8)
+    curve = bic.bic_curve(z, range(1, 7), n_init=2)
+    assert curve.flat_region(0.0) == [curve.best_k]
+    assert curve.flat_region(np.inf) == curve.ks
+    region = curve.flat_region(10.0)
+    assert curve.best_k in region
+    assert all(curve.bic[curve.ks.index(k)] <= curve.bic.min() + 10 for k in region)
+    assert 1 not in region and 2 not in region  # the true k = 3: fewer is very strongly worse
+    with pytest.raises(ValueError, match="tolerance must be >= 0"):
+        curve.flat_region(-1.0)
+
+
+def test_bic_curve_in_parallel_gives_the_same_curve():
+    z, _ = well_separated(600, 3, 3, seed=9)
+    serial = bic.bic_curve(z, [1, 2, 3, 4], n_init=2, seed=3)
+    parallel = bic.bic_curve(z, [1, 2, 3, 4], n_init=2, seed=3, n_jobs=2)
+    np.testing.assert_allclose(parallel.bic, serial.bic, rtol=1e-12)
+    assert [m.n_components for m in parallel.models] == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="n_jobs must be at least 1"):
+        bic.bic_curve(z, [1], n_jobs=0)
+
+
+def test_n_init_reaches_sklearn():
+    # n_init starts from k-means++ seeds drawn with `seed`: the same fit as the library's
+    z, _ = well_separated(800, 2, 6, seed=10)
+    best = bic.bic_curve(z, [6], n_init=5, seed=0)
+    gmm = GaussianMixture(6, n_init=5, init_params="k-means++", random_state=0).fit(z)
+    assert best.log_likelihood[0] == pytest.approx(gmm.score(z) * 800, rel=1e-10)

@@ -12,8 +12,18 @@ log-likelihood per parameter, so the curve falls while extra components explain 
 structure and rises once they only fit noise. Sampling from the chosen mixture and decoding
 is "ex-post density estimation" (Ghosh et al. 2020, "From Variational to Deterministic
 Autoencoders").
-scikit-learn's ``GaussianMixture`` does the EM fitting; ``ellipse`` draws one component of a
-2-D mixture.
+
+Which codes? An AE gives one code ``z = f(x)`` per image. A VAE gives a distribution
+``q(z|x) = N(mu(x), diag sigma^2(x))``; the codes it decodes during training are samples
+``z ~ q(z|x)``, and their distribution over the data set is the **aggregate posterior**
+``q(z) = (1/N) sum_n q(z|x_n)``, with covariance ``Cov[mu] + E[diag sigma^2]``
+(``aggregate_covariance``, the law of total covariance). ``encode_posterior`` gives
+``(mu, logvar)`` per image; fit the mixtures to samples of ``q(z)``, not to the means ``mu(x)``
+alone, whose covariance misses the ``E[sigma^2]`` term.
+
+scikit-learn's ``GaussianMixture`` does the EM fitting (``n_init`` starts per k, the best
+kept); ``BICCurve.flat_region`` names the k whose BIC is within a tolerance of the minimum;
+``ellipse`` draws one component of a 2-D mixture.
 """
 
 from __future__ import annotations
@@ -24,11 +34,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
+from torch import nn
 from tqdm.auto import tqdm
 
 from vaelib import validate as check
+from vaelib.data import to_float
 
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 
@@ -146,9 +159,34 @@ class BICCurve:
         model)."""
         return 0 < self.best_index < len(self.ks) - 1 or (self.best_index == 0 and self.ks[0] == 1)
 
+    def flat_region(self, tolerance: float = 10.0) -> list[int]:
+        """The k whose BIC is within ``tolerance`` of the smallest: ``BIC(k) <= min BIC + tol``.
+
+        A BIC difference above 10 is "very strong" evidence for the smaller value (Kass and
+        Raftery 1995); within the default tolerance the data do not clearly prefer one k.
+        """
+        if not tolerance >= 0:
+            raise ValueError(f"tolerance must be >= 0 (a BIC difference), got {tolerance!r}.")
+        return [
+            k for k, b in zip(self.ks, self.bic, strict=True) if b <= self.bic.min() + tolerance
+        ]
+
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         """n codes from the chosen mixture, float32 (n, d); see ``sample_mixture``."""
         return sample_mixture(self.best, n, seed=seed)
+
+
+def _fit_mixture(
+    z: np.ndarray, k: int, covariance_type: str, n_init: int, seed: int, max_iter: int,
+    reg_covar: float,
+) -> GaussianMixture:  # fmt: skip
+    """EM from ``n_init`` k-means++ starts, the best kept; one thread (small problems)."""
+    gmm = GaussianMixture(
+        n_components=k, covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
+        reg_covar=reg_covar, init_params="k-means++", random_state=seed,
+    )  # fmt: skip
+    with threadpool_limits(limits=1):  # small EM problems: threads only oversubscribe
+        return gmm.fit(z)
 
 
 def bic_curve(
@@ -160,6 +198,7 @@ def bic_curve(
     *,
     max_iter: int = 200,
     reg_covar: float = 1e-6,
+    n_jobs: int = 1,
     progress: bool = False,
 ) -> BICCurve:
     """Fit a ``k``-component Gaussian mixture to the codes ``z`` (n, d) for each k in ``ks``.
@@ -167,6 +206,7 @@ def bic_curve(
     Each fit is EM (scikit-learn's ``GaussianMixture``) started ``n_init`` times from k-means++
     seeds drawn with ``seed``; the best of the starts is kept. Returns a ``BICCurve`` with
     ``BIC(k) = -2 log L(k) + p(k) log n``, ``p(k) = n_parameters(k, d, covariance_type)``.
+    ``n_jobs > 1`` fits several k at once in worker processes (joblib), with the same results.
     Raises ValueError for codes that are not a finite (n, d) array, for k > n, and for
     unknown covariance types.
     """
@@ -179,24 +219,91 @@ def bic_curve(
         raise ValueError(f"n_init must be at least 1 (EM restarts per k), got {n_init}.")
     check.integer(max_iter, "max_iter", 1, "EM iterations per start")
     check.number(reg_covar, "reg_covar", minimum=0)
-    bics, log_liks, ps, models = [], [], [], []
-    for k in tqdm(ks, desc=f"GMM {covariance_type}, d={d}", disable=not progress):
-        gmm = GaussianMixture(
-            n_components=k, covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
-            reg_covar=reg_covar, init_params="k-means++", random_state=seed,
-        )  # fmt: skip
-        with threadpool_limits(limits=1):  # small EM problems: threads only oversubscribe
-            gmm.fit(z)
-        log_lik = float(gmm.score(z)) * n  # score is the mean log-likelihood per code
-        p = n_parameters(k, d, covariance_type)
-        bics.append(bic(log_lik, p, n))
-        log_liks.append(log_lik)
-        ps.append(p)
-        models.append(gmm)
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be at least 1 (worker processes), got {n_jobs}.")
+    args = (covariance_type, n_init, seed, max_iter, reg_covar)
+    bar = tqdm(total=len(ks), desc=f"GMM {covariance_type}, d={d}", disable=not progress)
+    if n_jobs == 1:
+        models = []
+        for k in ks:
+            models.append(_fit_mixture(z, k, *args))
+            bar.update()
+    else:  # largest k first: the slow fits start early and the workers finish together
+        order = sorted(range(len(ks)), key=lambda i: -ks[i])
+        jobs = (delayed(_fit_mixture)(z, ks[i], *args) for i in order)
+        fitted = {}
+        for i, gmm in zip(order, Parallel(n_jobs=n_jobs, return_as="generator")(jobs), strict=True):
+            fitted[i] = gmm
+            bar.update()
+        models = [fitted[i] for i in range(len(ks))]
+    bar.close()
+    log_liks = np.array([float(gmm.score(z)) * n for gmm in models])  # score: mean per code
+    ps = np.array([n_parameters(k, d, covariance_type) for k in ks])
+    bics = np.array([bic(log_lik, p, n) for log_lik, p in zip(log_liks, ps, strict=True)])
     return BICCurve(
-        ks=ks, bic=np.array(bics), log_likelihood=np.array(log_liks), n_parameters=np.array(ps),
+        ks=ks, bic=bics, log_likelihood=log_liks, n_parameters=ps,
         models=models, covariance_type=covariance_type, n=n, d=d,
     )  # fmt: skip
+
+
+@torch.no_grad()
+def encode_posterior(
+    model: nn.Module, images: torch.Tensor, *, batch_size: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The encoder's ``q(z|x_n) = N(mu_n, diag exp(logvar_n))`` for every image: ``(mu, logvar)``,
+    each float32 ``(N, D)`` on the CPU.
+
+    images: uint8 ``(N, 1, H, W)`` as ``load_dataset`` returns them, or floats in [0, 1].
+    ``model.encode(x)`` must return ``(mu, logvar)`` (a VAE); an autoencoder's single code is
+    ``latent.encode_dataset(model, images)``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images must have shape (N, C, H, W), got {shape}.")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    mus, logvars = [], []
+    try:
+        for start in range(0, images.shape[0], batch_size):
+            x = images[start : start + batch_size].to(device)
+            out = model.encode(to_float(x) if x.dtype == torch.uint8 else x.float())
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise ValueError(
+                    f"model={type(model).__name__} encodes to one code, not (mu, logvar): it has "
+                    "no posterior q(z|x); use latent.encode_dataset(model, images) for its codes."
+                )
+            mus.append(out[0].float().cpu())
+            logvars.append(out[1].float().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(mus), torch.cat(logvars)
+
+
+def _check_posterior(mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    if not isinstance(mu, torch.Tensor) or not isinstance(logvar, torch.Tensor):
+        raise TypeError("mu and logvar must be tensors (N, D), as encode_posterior returns them.")
+    if mu.dim() != 2 or mu.shape != logvar.shape or mu.shape[0] < 1:
+        raise ValueError(
+            f"mu and logvar must both have shape (N, D) with N >= 1, got {tuple(mu.shape)} and "
+            f"{tuple(logvar.shape)}: one row per image, as encode_posterior returns them."
+        )
+
+
+def aggregate_covariance(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The covariance ``(D, D)`` of the aggregate posterior ``q(z) = (1/N) sum_n q(z|x_n)``:
+
+    ``Cov_q[z] = Cov_n[mu_n] + diag(mean_n sigma_n^2)``, ``sigma_n^2 = exp(logvar_n)``
+
+    (the law of total covariance: the spread of the means plus the mean spread around them).
+    ``Cov_n[mu_n] = (1/N) sum_n (mu_n - mu_bar)(mu_n - mu_bar)^T``, the exact covariance of the
+    N-component mixture q(z). mu, logvar: ``(N, D)``; computed in float64.
+    """
+    _check_posterior(mu, logvar)
+    centred = mu.double() - mu.double().mean(dim=0)
+    return centred.T @ centred / mu.shape[0] + torch.diag(logvar.double().exp().mean(dim=0))
 
 
 def _component_covariances(gmm: GaussianMixture) -> np.ndarray:

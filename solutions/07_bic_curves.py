@@ -1,0 +1,55 @@
+"""Solutions to the exercises of lesson 07 (notebooks/07_bic_curves.ipynb).
+
+One function per self-checked exercise, named as in the notebook; ``CHECKS`` lists what each
+check receives. Try the exercise first: the checks' hints are written for your mistakes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def n_parameters_full(k: int, d: int) -> int:
+    """Exercise 1. A mixture of k full-covariance Gaussians in d dimensions has
+
+    - k - 1 free weights: the k weights pi_j sum to 1, so the last one is fixed;
+    - k d means;
+    - k d (d + 1) / 2 covariance entries: each Sigma_j is symmetric, so only its diagonal and
+      one triangle are free.
+
+    One more component in 20-D adds 1 + 20 + 210 = 231 parameters (the weight too).
+    """
+    return (k - 1) + k * d + k * d * (d + 1) // 2
+
+
+def nats_per_component(d: int, n: int) -> float:
+    """Exercise 2. BIC = -2 log L + p log n falls only if -2 log L falls by more than the
+    penalty grows: adding q parameters needs a gain in log L above q log(n) / 2 nats. One more
+    full component adds q = 1 + d + d (d + 1) / 2 parameters (weight, mean, covariance)."""
+    q = 1 + d + d * (d + 1) // 2
+    return q * math.log(n) / 2
+
+
+def sample_mixture(
+    weights: torch.Tensor,
+    means: torch.Tensor,
+    covariances: torch.Tensor,
+    n: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Exercise 3. Ancestral sampling, the mixture's two steps: a component j ~ Categorical(pi)
+    per code, then z = mu_j + L_j eps with eps ~ N(0, I) and L_j L_j^T = Sigma_j (Cholesky), so
+    that Cov[z | j] = L_j Cov[eps] L_j^T = Sigma_j. Every draw uses ``generator``."""
+    j = torch.multinomial(weights, n, replacement=True, generator=generator)  # (n,)
+    chol = torch.linalg.cholesky(covariances)  # (k, d, d)
+    eps = torch.randn(n, means.shape[1], generator=generator, dtype=means.dtype)  # (n, d)
+    return means[j] + (chol[j] @ eps.unsqueeze(-1)).squeeze(-1)
+
+
+CHECKS = [
+    ("vaelib.exercises.bic", "check_n_parameters_full", n_parameters_full),
+    ("vaelib.exercises.bic", "check_nats_per_component", nats_per_component),
+    ("vaelib.exercises.bic", "check_sample_mixture", sample_mixture),
+]
