@@ -89,12 +89,16 @@ def check_writable(path: str | Path) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise PermissionError(
-            f"checkpoint folder {folder} is not writable ({err.strerror or err}): set "
-            "VAELIB_CHECKPOINTS to a writable folder, or pass checkpoint=None to train "
-            "without saving. Nothing was trained."
-        ) from err
+        raise _not_writable(folder, err, "Nothing was trained.") from err
     return folder
+
+
+def _not_writable(folder: Path, err: OSError, outcome: str) -> PermissionError:
+    return PermissionError(
+        f"checkpoint folder {folder} is not writable ({err.strerror or err}): set "
+        "VAELIB_CHECKPOINTS to a writable folder, or pass checkpoint=None to train "
+        f"without saving. {outcome}"
+    )
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -129,11 +133,14 @@ def save_checkpoint(
     for name, values in (history or {}).items():
         if not all(math.isfinite(v) for v in values):
             raise CheckpointError(f"history[{name!r}] has non-finite values: nothing was saved")
-    check_writable(path)
     remove_stale_temp_files(path)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f"{_temp_prefix(path)}{os.getpid()}.", suffix=".tmp", dir=path.parent
-    )
+    try:  # the temp file itself proves the folder writable (no probe file a kill could leave)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f"{_temp_prefix(path)}{os.getpid()}.", suffix=".tmp", dir=path.parent
+        )
+    except OSError as err:
+        raise _not_writable(path.parent, err, "Nothing was saved.") from err
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
