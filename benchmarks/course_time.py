@@ -165,7 +165,8 @@ def course_time(
             checkpoints = Path(os.environ.get("VAELIB_CHECKPOINTS") or default)
         else:
             checkpoints = work / "checkpoints"
-        pics = None if in_place else work / "pics"
+        # in place: the course's pics/, as `make figures` writes it (unset would mean work/pics)
+        pics = REPO_ROOT / "pics" if in_place else work / "pics"
         if not in_place:  # a copy of each notebook's folder tree, so relative paths still work
             copies = []
             for nb in notebooks:

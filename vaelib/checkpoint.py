@@ -214,12 +214,18 @@ def load_if_matching(path: str | Path, model: nn.Module, expected: dict) -> Hist
         elif any(len(v) != epochs for v in history.values()) or saved.get("steps", 1) < 1:
             reason = f"half-made (its history does not hold {epochs} epochs)"
         else:
-            print(f"loaded checkpoint {path} ({epochs} epochs): delete it to retrain")
+            print(f"loaded checkpoint {_shown(path)} ({epochs} epochs): delete it to retrain")
             return history
     except CheckpointError as err:
         reason = f"unusable: {err}"
     except (RuntimeError, KeyError) as err:  # a checkpoint of another architecture
         reason = f"unusable ({' '.join(str(err).split())[:300]})"
     model.load_state_dict(initial)
-    print(f"training afresh: checkpoint {path} was {reason}")
+    print(f"training afresh: checkpoint {_shown(path)} was {reason}")
     return None
+
+
+def _shown(path: Path) -> str:
+    """``<folder>/<full|fast>/<name>.pt``: enough to find the file, no machine-specific prefix
+    (outputs of committed notebooks name no absolute path)."""
+    return str(Path(*path.parts[-3:]))

@@ -202,7 +202,7 @@ class LatentExplorer:
                 points = torch.linspace(-0.8, 0.8, 5)[:, None].repeat(1, 2) * self.limit
             x_hat = self.decode(points)
             near = self.train_images[self.nearest(x_hat)]
-            fig = plt.figure(figsize=(15, 5.5), layout="constrained")
+            fig = plt.figure(figsize=(10.5, 3.9), layout="constrained")  # slide-sized text
             left, right = fig.subfigures(1, 2, width_ratios=[1.3, 1.5])
             ax = left.subplots()
             self._draw_map(ax, points)
