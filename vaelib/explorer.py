@@ -210,10 +210,12 @@ class LatentExplorer:
                 ax.annotate(str(i + 1), p, xytext=(9, 9), textcoords="offset points", fontsize=18)
             axes = right.subplots(2, len(points))
             for i in range(len(points)):
-                for row, (img, name) in enumerate(((x_hat[i], "decoded"), (near[i], "nearest"))):
+                for row, img in enumerate((x_hat[i], near[i])):
                     axes[row, i].imshow(img[0].numpy(), cmap="gray_r", vmin=0, vmax=1)
-                    axes[row, i].set_axis_off()
-                    axes[row, i].set_title(f"{i + 1}: {name}", fontsize=16)
+                    axes[row, i].set_xticks([]), axes[row, i].set_yticks([])
+                axes[0, i].set_title(str(i + 1), fontsize=16)  # the point's number on the map
+            axes[0, 0].set_ylabel("decoded", fontsize=15)
+            axes[1, 0].set_ylabel("nearest", fontsize=15)
             return fig
         dims = list(range(min(4, self.latent_dim))) if dims is None else dims
         fig, axes = plt.subplots(len(dims), 1, figsize=(12, 1.6 * len(dims)), layout="constrained")
