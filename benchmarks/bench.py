@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=3, help="runs each; the fastest counts")
+    parser.add_argument("--repeats", type=int, default=5, help="runs each; the fastest counts")
     parser.add_argument("--limit", type=int, default=None, help="use the first N images only")
     parser.add_argument(
         "--amp", choices=("auto", "on", "off"), default="auto",
