@@ -34,7 +34,6 @@ import gzip
 import io
 import json
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -47,7 +46,7 @@ from torch.nn import functional as F
 
 from vaelib import train as T
 from vaelib.data import DeviceLoader, find_files, load_dataset
-from vaelib.runtime import pick_device
+from vaelib.runtime import cpu_name, pick_device
 
 MODELS = {"mlp": "vae_mlp_latent20", "conv": "vae_conv_latent20", "ae": "ae_latent2"}
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
@@ -56,18 +55,6 @@ COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux: /proc/cpuinfo), e.g. "AMD EPYC 9R14"."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine(device: torch.device) -> dict:

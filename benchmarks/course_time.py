@@ -30,21 +30,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from vaelib.runtime import cpu_name
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux: /proc/cpuinfo)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 def machine() -> dict:

@@ -130,3 +130,10 @@ def test_setup_lesson_reports_device_mode_and_seed():
 def test_package_exports_the_setup_helpers():
     assert vaelib.pick_device is pick_device and vaelib.fast_mode is fast_mode
     assert vaelib.seed_everything is seed_everything and vaelib.setup_lesson is setup_lesson
+
+
+def test_cpu_name_is_the_model_name_benchmarks_record():
+    from vaelib.runtime import cpu_name
+
+    name = cpu_name()
+    assert isinstance(name, str) and name.strip() == name and name

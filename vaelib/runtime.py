@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,3 +119,15 @@ def setup_lesson(seed: int = 0, device: str | None = None) -> Lesson:
     """One call for a notebook's setup cell: seeds everything, picks the device, reads fast mode."""
     seed_everything(seed)
     return Lesson(device=pick_device(device), seed=seed, fast=fast_mode())
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), e.g. "AMD EPYC 9R14"; benchmarks record it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
