@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
+from _solutions import load_solutions
 
 from vaelib import elbo
 from vaelib.exercises import elbo as ex
 
-_spec = importlib.util.spec_from_file_location(
-    "solutions_04", Path(__file__).resolve().parents[1] / "solutions" / "04_evidence_lower_bound.py"
-)
-solutions = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(solutions)
+solutions = load_solutions("04_evidence_lower_bound")
 
 
 def _no_spread(x, mu, logvar, w, b, sigma2):  # log p(x|z) at z = mu only

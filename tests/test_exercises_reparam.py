@@ -3,34 +3,19 @@ rejects typical wrong ones with a hint that names the mistake, and refuses the s
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from _solutions import load_solutions, verdict
 
 from vaelib import reparam
 from vaelib.exercises import reparam as ex
 from vaelib.reparam import reparameterize as lib_reparameterize  # a global, as in a notebook
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions" / "05_reparameterization_trick.py"
-
 
 @pytest.fixture(scope="module")
 def solutions():
-    spec = importlib.util.spec_from_file_location("solutions_05", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def verdict(capsys, ok: bool, start: str, *words: str) -> None:
-    out = capsys.readouterr().out
-    assert out.startswith(start), out
-    for word in words:
-        assert word in out, out
-    assert ok is (start == "Right:")
+    return load_solutions("05_reparameterization_trick")
 
 
 # ----------------------------------------------------------------------------- exercise 1

@@ -3,35 +3,21 @@ typical wrong ones with a hint that names the mistake, and refuses the library s
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
+from _solutions import load_solutions, verdict
 from torch.nn import functional as F
 
 from vaelib import losses
 from vaelib.exercises import vae as ex
 from vaelib.kl import kl_gaussian  # a global, as in a notebook: the check must refuse it
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions" / "06_vae_training.py"
-
 
 @pytest.fixture(scope="module")
 def solutions():
-    spec = importlib.util.spec_from_file_location("solutions_06", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def verdict(capsys, ok: bool, start: str, *words: str) -> None:
-    out = capsys.readouterr().out
-    assert out.startswith(start), out
-    for word in words:
-        assert word in out, out
-    assert ok is (start == "Right:")
+    return load_solutions("06_vae_training")
 
 
 # ----------------------------------------------------------------------------- exercise 1

@@ -18,21 +18,14 @@ import json
 import re
 from contextlib import redirect_stdout
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from _solutions import load_solutions
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((REPO / "solutions").glob("[0-9][0-9]_*.py"))
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 _CHECK_CALL = re.compile(r"\bex\.(check_\w+)\(")
-
-
-def load_solutions(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"solutions_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def checks_of(path: Path) -> list[tuple[str, str, object]]:

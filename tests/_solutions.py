@@ -1,0 +1,29 @@
+"""Shared by the exercise tests: load a lesson's solutions module, read a check's verdict."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+SOLUTIONS_DIR = Path(__file__).resolve().parents[1] / "solutions"
+
+
+def load_solutions(lesson: str | Path) -> ModuleType:
+    """``solutions/<lesson>.py`` (a stem such as "05_reparameterization_trick", or a path) as a
+    module; solutions are plain files, not a package."""
+    path = Path(lesson) if isinstance(lesson, Path) else SOLUTIONS_DIR / f"{lesson}.py"
+    spec = importlib.util.spec_from_file_location(f"solutions_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def verdict(capsys, ok: bool, start: str, *words: str) -> None:
+    """The check printed a line starting with ``start`` ("Right:" / "Not yet:") that holds every
+    word in ``words``, and returned True exactly when it said "Right:"."""
+    out = capsys.readouterr().out
+    assert out.startswith(start), out
+    for word in words:
+        assert word in out, out
+    assert ok is (start == "Right:")
