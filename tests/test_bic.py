@@ -382,7 +382,8 @@ def test_flat_region():
         curve.flat_region(-1.0)
 
 
-def test_bic_curve_in_parallel_gives_the_same_curve():
+def test_bic_curve_in_parallel_gives_the_same_curve(monkeypatch):
+    monkeypatch.setattr(bic, "SERIAL_BELOW", 0)  # this small problem in workers all the same
     z, _ = well_separated(600, 3, 3, seed=9)
     serial = bic.bic_curve(z, [1, 2, 3, 4], n_init=2, seed=3)
     parallel = bic.bic_curve(z, [1, 2, 3, 4], n_init=2, seed=3, n_jobs=2)
@@ -392,8 +393,61 @@ def test_bic_curve_in_parallel_gives_the_same_curve():
         bic.bic_curve(z, [1], n_jobs=0)
 
 
+def test_small_problems_never_start_workers(monkeypatch):
+    """n_jobs is an upper bound: a problem below SERIAL_BELOW code-fits runs serially (worker
+    start-up costs seconds, the fits milliseconds), with the same curve."""
+
+    def no_workers(*args, **kwargs):
+        raise AssertionError("worker processes started for a small problem")
+
+    monkeypatch.setattr(bic, "Parallel", no_workers)
+    z, _ = well_separated(100, 2, 2, seed=11)
+    assert 100 * 3 * 1 < bic.SERIAL_BELOW
+    curve = bic.bic_curve(z, [1, 2, 3], n_jobs=2)
+    np.testing.assert_allclose(curve.bic, bic.bic_curve(z, [1, 2, 3]).bic, rtol=1e-12)
+
+
+def lesson07_toy() -> np.ndarray:
+    """Lesson 07's known answer: four unit-variance 2-D clusters 8 apart, 2000 codes."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [8.0, 0.0], [0.0, 8.0], [8.0, 8.0]])
+    return centres[rng.integers(0, 4, 2000)] + rng.standard_normal((2000, 2))
+
+
+@pytest.mark.parametrize("covariance_type", bic.COVARIANCE_TYPES)
+def test_every_covariance_type_finds_the_four_clusters(covariance_type):
+    """Every type starts sanely: against scikit-learn from k-means partitions with 10 starts,
+    each BIC(k) is as low (EM's local optima at k = 2, 3 allow a few nats) and k = 4 is chosen.
+    Before, "tied" started from k-means++ seeds alone: its shared covariance began n/k times
+    too large, every k >= 2 collapsed onto one blob and BIC chose k = 1."""
+    from threadpoolctl import threadpool_limits
+
+    z = lesson07_toy()
+    curve = bic.bic_curve(z, range(1, 6), covariance_type, n_init=5, seed=0)
+    with threadpool_limits(limits=1):  # k-means in threads on a busy machine: slow
+        reference = np.array([
+            GaussianMixture(k, covariance_type=covariance_type, init_params="kmeans", n_init=10,
+                            random_state=0).fit(z).bic(z)
+            for k in range(1, 6)
+        ])  # fmt: skip
+    assert curve.best_k == 4 == int(np.argmin(reference)) + 1
+    assert curve.bic[3] == pytest.approx(reference[3], abs=0.5)  # the same optimum at k = 4
+    assert np.all(curve.bic <= reference + 25.0)
+    assert np.all(np.diff(curve.bic[:4]) < 0) or covariance_type == "tied"  # falls to k = 4
+    assert curve.bic[0] - curve.bic[3] > 5000  # four clusters are very strongly better than one
+
+
+def test_more_components_than_distinct_codes_is_refused():
+    z = np.repeat(np.eye(2), 10, axis=0)  # 20 codes, 2 distinct
+    with pytest.raises(ValueError, match="only 2 distinct codes"):
+        bic.bic_curve(z, [1, 2, 3])
+    assert bic.bic_curve(z + 1e-3 * np.arange(20)[:, None], [1, 2, 3]).ks == [1, 2, 3]
+
+
 def test_n_init_reaches_sklearn():
-    # n_init starts from k-means++ seeds drawn with `seed`: the same fit as the library's
+    # per-component covariances: a start from k-means++ seeds alone has covariances reg_covar,
+    # so its first E-step is the nearest-seed partition we start from; the same fit as the
+    # library's (lesson 07's full-covariance curves did not move with the new start)
     z, _ = well_separated(800, 2, 6, seed=10)
     best = bic.bic_curve(z, [6], n_init=5, seed=0)
     gmm = GaussianMixture(6, n_init=5, init_params="k-means++", random_state=0).fit(z)
