@@ -6,6 +6,10 @@ runs). Saving writes a unique temp file in the target's folder, ``fsync``s it, r
 the target (``os.replace``, atomic) and ``fsync``s the folder, so a crash or a kill at any
 moment leaves either the old checkpoint or the new one, never half of one; a failed save
 removes its temp file, and the next save removes those of killed processes.
+What is saved follows one schema, enforced on save (``plain``): meta and history hold only
+None, bools, ints, floats, strings, lists and dicts with string keys; numpy and 0-d tensor
+scalars become Python numbers, tuples lists, paths strings, and anything else is refused
+before a byte is written. So what ``save_checkpoint`` writes, ``read_checkpoint`` accepts.
 Reading is strict: a file that is not such a checkpoint (empty, text, another pickle, wrong
 keys or shapes, non-finite weights) raises ``CheckpointError`` saying why; ``load_if_matching``
 turns that into "retrain, and say why".
@@ -14,9 +18,10 @@ turns that into "retrain, and say why".
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import torch
 from torch import nn
@@ -114,6 +119,73 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def plain(value: object, name: str = "meta") -> object:
+    """``value`` in the checkpoint schema, the types ``torch.load(weights_only=True)`` reads
+    back: None, bool, int, float, str, and lists and dicts (string keys) of them.
+
+    numpy and 0-d tensor scalars become Python ints or floats (``np.float64(0.5)`` -> 0.5),
+    tuples become lists and paths strings; anything else (an array, a tensor with more than one
+    element, a module, a set, a non-string key) raises ``CheckpointError`` naming where it sits
+    (``name``, e.g. ``meta['recipe']['beta']``) and the fix. Used on save and on the recipe a
+    checkpoint is compared with, so a tuple in the recipe still matches the list it was saved as.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dim() == 0:
+        value = value.item()
+    elif type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        value = value.item()  # a numpy scalar (np.float64, np.int64, np.bool_) or 0-d array
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v, f"{name}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise CheckpointError(
+                    f"{name} has the key {key!r} ({type(key).__name__}): a checkpoint's dicts "
+                    "have string keys; use str(key). Nothing was saved."
+                )
+        return {k: plain(v, f"{name}[{k!r}]") for k, v in value.items()}
+    shape = f" of shape {tuple(value.shape)}" if hasattr(value, "shape") else ""
+    raise CheckpointError(
+        f"{name} is a {type(value).__name__}{shape}: a checkpoint holds numbers, strings, None, "
+        "and lists and dicts of them; store a number (float(x)), a list (x.tolist()) or a name "
+        "(str(x)) instead. Nothing was saved."
+    )
+
+
+def plain_history(history: object) -> History:
+    """``history`` in the schema: ``{name: [float, ...]}``, every value a finite number
+    (numpy or 0-d tensor scalars become floats; a tuple becomes a list)."""
+    if history is None:
+        return {}
+    if not isinstance(history, dict):
+        raise CheckpointError(
+            f"history is a {type(history).__name__}: pass a dict of lists of numbers, "
+            "{'loss': [...], ...}, as train returns it. Nothing was saved."
+        )
+    out: History = {}
+    for key, values in plain(history, "history").items():
+        if not isinstance(values, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
+            raise CheckpointError(
+                f"history[{key!r}] must be a list of numbers (one per epoch), got {values!r:.80}."
+                " Nothing was saved."
+            )
+        if not all(math.isfinite(v) for v in values):
+            raise CheckpointError(f"history[{key!r}] has non-finite values: nothing was saved")
+        out[key] = [float(v) for v in values]
+    return out
+
+
 def _check_finite_state(state: dict[str, torch.Tensor], what: str) -> None:
     for key, value in state.items():
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
@@ -125,14 +197,21 @@ def save_checkpoint(
 ) -> Path:
     """Write ``{state_dict, history, meta}`` atomically and durably (see the module docstring).
 
-    Refuses (ValueError) a model with nan or inf weights: nothing non-finite is ever saved.
+    ``history`` and ``meta`` are put in the checkpoint schema first (``plain_history``,
+    ``plain``): numpy and tensor scalars become numbers, tuples lists, paths strings, and
+    anything else raises ``CheckpointError`` before a byte is written. Refuses (ValueError) a
+    model with nan or inf weights: nothing non-finite is ever saved.
     """
     path = Path(path)
+    history = plain_history(history)
+    if meta is not None and not isinstance(meta, dict):
+        raise CheckpointError(
+            f"meta is a {type(meta).__name__}: pass a dict such as {{'recipe': ...}}. "
+            "Nothing was saved."
+        )
+    meta = plain(meta or {}, "meta")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     _check_finite_state(state, "the model to save")
-    for name, values in (history or {}).items():
-        if not all(math.isfinite(v) for v in values):
-            raise CheckpointError(f"history[{name!r}] has non-finite values: nothing was saved")
     remove_stale_temp_files(path)
     try:  # the temp file itself proves the folder writable (no probe file a kill could leave)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +223,7 @@ def save_checkpoint(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save({"state_dict": state, "history": history or {}, "meta": meta or {}}, f)
+            torch.save({"state_dict": state, "history": history, "meta": meta}, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -204,6 +283,7 @@ def load_if_matching(path: str | Path, model: nn.Module, expected: dict) -> Hist
     per epoch). Otherwise print why it is not used, restore the model's own weights (a stale
     load never leaks into training) and return None: the caller retrains."""
     path = Path(path)
+    expected = plain(expected, "expected")  # a tuple in the recipe matches the list saved
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     try:
         history, saved = load_checkpoint(path, model)

@@ -23,6 +23,7 @@ from vaelib.checkpoint import (  # re-exported: lessons and tests import them fr
     checkpoint_path,
     load_checkpoint,
     load_if_matching,
+    plain,
     save_checkpoint,
 )
 from vaelib.data import DeviceLoader, load_dataset
@@ -88,7 +89,7 @@ def train(
     check.integer(epochs, "epochs", 1, "passes over the loader")
     if optimizer is None:
         check.number(lr, "lr", minimum=0, strict=True)
-    expected = {"epochs": epochs, **(meta or {})}
+    expected = plain({"epochs": epochs, **(meta or {})}, "meta")  # refused now, not after training
     if checkpoint is not None and Path(checkpoint).exists():
         history = load_if_matching(Path(checkpoint), model, expected)
         if history is not None:
