@@ -152,16 +152,31 @@ def symmetric_psd(cov: torch.Tensor, name: str = "cov", *, definite: bool = True
         )
 
 
+def _scalar(value: object) -> object:
+    """A 0-d tensor or 0-d numpy array as its Python number; anything else unchanged."""
+    if isinstance(value, torch.Tensor) and value.dim() == 0:
+        return value.item() if value.dtype != torch.bool else bool(value)
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return value.item()  # a numpy scalar or 0-d array: np.int64(3) -> 3
+    return value
+
+
 def integer(value: object, name: str, minimum: int | None = 1, what: str = "") -> int:
-    """``value`` as an int >= ``minimum`` (any int when None): a float (even 2.0), a bool or a
-    string is refused, never truncated."""
+    """``value`` as an int >= ``minimum`` (any int when None). Python, numpy and 0-d tensor
+    integers are accepted (``3``, ``np.int64(3)``, ``torch.tensor(3)``); a float (even 2.0),
+    a bool or a string is refused, never truncated."""
     req = "an int" + (f" >= {minimum}" if minimum is not None else "")
     req = "a positive int" if minimum == 1 else req
     about = f" ({what})" if what else ""
+    shown = value
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        hint = f"int({name})" if isinstance(value, float) and value.is_integer() else (
+            f"{name}=int(round(...))"
+        )  # fmt: skip
         raise InputTypeError(
-            f"{name} must be {req}{about}, got {type(value).__name__} {value!r}: pass a whole "
-            f"number, e.g. {name}=int(round(...))."
+            f"{name} must be {req}{about}, got {type(shown).__name__} {shown!r}: pass a whole "
+            f"number, e.g. {hint}."
         )
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be {req}{about}, got {value}.")
@@ -176,8 +191,7 @@ def integers(values: Iterable[object], name: str, minimum: int | None = 1) -> li
         )
     out = []
     for v in values:
-        if isinstance(v, torch.Tensor) and v.dim() == 0 and not v.is_floating_point():
-            v = int(v)
+        v = _scalar(v)
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise InputTypeError(
                 f"{name} must hold ints, got {type(v).__name__} {v!r}: floats are not truncated "
@@ -192,9 +206,11 @@ def integers(values: Iterable[object], name: str, minimum: int | None = 1) -> li
 def number(
     value: object, name: str, *, minimum: float | None = None, strict: bool = False
 ) -> float:
-    """``value`` as a finite real number (> or >= ``minimum`` when given)."""
+    """``value`` as a finite real number (> or >= ``minimum`` when given): a Python, numpy or
+    one-element tensor number; a string or a bool is refused."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InputTypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
     value = float(value)
