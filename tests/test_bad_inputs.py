@@ -606,6 +606,31 @@ case("figures.image_grid/3-D", ValueError, r"images must have shape \(N, 1, H, W
      lambda: figures.image_grid(X[:, 0], nrow=2))
 
 
+# ------------------------------------------------ issue 26: the newest modules' edges
+NAN_ROW = ZNP.copy()
+NAN_ROW[3, 1] = np.nan
+case("bic_curve/one nan code", ValueError, "z holds 1 rows with NaN", lambda: bic.bic_curve(NAN_ROW, [1, 2]))
+case("bic_curve/more k than distinct codes", ValueError, "only 2 distinct codes",
+     lambda: bic.bic_curve(np.repeat(np.eye(2), 5, axis=0), [1, 3]))
+case("bic_curve/n_jobs float", TypeError, "n_jobs must be an int", lambda: bic.bic_curve(ZNP, [1], n_jobs=2.0))
+case("bic_curve/n_jobs str", TypeError, "n_jobs must be an int", lambda: bic.bic_curve(ZNP, [1], n_jobs="2"))
+case("bic_curve/seed float", TypeError, "seed must be an int", lambda: bic.bic_curve(ZNP, [1], seed=0.5))
+case("bic_curve/n_init str", TypeError, "n_init must be an int", lambda: bic.bic_curve(ZNP, [1], n_init="5"))
+case("bic_curve/n_init bool", TypeError, "n_init must be an int", lambda: bic.bic_curve(ZNP, [1], n_init=True))
+case("sample_mixture/n 0-d float tensor", TypeError, r"n must be an int.*int\(n\)",
+     lambda: bic.sample_mixture(fitted_gmm(), torch.tensor(5.0)))
+case("save_checkpoint/meta np.float64 array", checkpoint.CheckpointError, r"meta\['beta'\] is a ndarray",
+     lambda ctx: checkpoint.save_checkpoint(ctx.tmp / "m.pt", small_vae(), {}, {"beta": np.ones(2)}))
+case("save_checkpoint/meta set", checkpoint.CheckpointError, r"meta\['ks'\] is a set",
+     lambda ctx: checkpoint.save_checkpoint(ctx.tmp / "m.pt", small_vae(), {}, {"ks": {1, 2}}))
+case("save_checkpoint/meta int key", checkpoint.CheckpointError, "string keys",
+     lambda ctx: checkpoint.save_checkpoint(ctx.tmp / "m.pt", small_vae(), {}, {1: 2}))
+case("save_checkpoint/history str", checkpoint.CheckpointError, "must be a list of numbers",
+     lambda ctx: checkpoint.save_checkpoint(ctx.tmp / "m.pt", small_vae(), {"loss": ["1"]}, {}))
+case("save_checkpoint/meta list", checkpoint.CheckpointError, "meta is a list",
+     lambda ctx: checkpoint.save_checkpoint(ctx.tmp / "m.pt", small_vae(), {}, [1]))
+
+
 # fmt: on
 
 
@@ -634,6 +659,20 @@ def test_fixed_silent_results_now_give_right_numbers():
     kl = latent.kl_to_standard_normal(torch.zeros(2), (NONSYM + NONSYM.T) / 2)
     assert kl.item() == pytest.approx(0.0, abs=1e-7)  # symmetrised: cov = I
     assert bic.bic_curve(ZNP, np.arange(1, 3)).ks == [1, 2]  # NumPy ints are ints
+
+
+def test_counts_accept_python_numpy_and_0d_tensor_integers(tmp_path):
+    """Issue 26: every count, size, k and threshold accepts the integers a student has at hand
+    (Python, numpy, 0-d tensor) and gives what the Python int gives."""
+    for n in (5, np.int64(5), np.int32(5), torch.tensor(5), np.array(5)):
+        assert bic.sample_mixture(fitted_gmm(), n, seed=np.int64(0)).shape == (5, 2)
+        curve = bic.bic_curve(ZNP, [1, torch.tensor(2)], n_init=n, seed=np.int64(0), n_jobs=n)
+        assert curve.ks == [1, 2]
+        assert bic.n_parameters(n, torch.tensor(2)) == bic.n_parameters(5, 2)
+    path = checkpoint.save_checkpoint(tmp_path / "m.pt", small_vae(), {"loss": (np.float32(1.5),)},
+                                      {"beta": np.float64(0.5), "k": torch.tensor(3)})  # fmt: skip
+    blob = checkpoint.read_checkpoint(path)
+    assert blob["history"] == {"loss": [1.5]} and blob["meta"] == {"beta": 0.5, "k": 3}
 
 
 # ----------------------------------------------------------------- faults in training

@@ -66,8 +66,8 @@ def n_parameters(k: int, d: int, covariance_type: str = "full") -> int:
     - ``"tied"``: one symmetric d x d matrix shared by all components, ``d (d + 1) / 2``;
     - ``"spherical"``: one variance per component, ``k``.
     """
-    check.integer(k, "k", 1, "the number of components")
-    check.integer(d, "d", 1, "the dimension of the codes")
+    k = check.integer(k, "k", 1, "the number of components")
+    d = check.integer(d, "d", 1, "the dimension of the codes")
     covariances = {
         "full": k * d * (d + 1) // 2,
         "diag": k * d,
@@ -81,8 +81,8 @@ def bic(log_likelihood: float, p: int, n: int) -> float:
     """``BIC = -2 log L + p log n`` for a total log-likelihood ``log L`` of ``n`` points under
     a model with ``p`` free parameters (smaller is better)."""
     check.number(log_likelihood, "log_likelihood")
-    check.integer(p, "p", 0, "the number of free parameters")
-    check.integer(n, "n", None)
+    p = check.integer(p, "p", 0, "the number of free parameters")
+    n = check.integer(n, "n", None)
     if n < 1:
         raise ValueError(f"n must be at least 1 (number of codes), got {n}.")
     return float(-2.0 * log_likelihood + p * math.log(n))
@@ -263,13 +263,13 @@ def bic_curve(
     n, d = z.shape
     ks = _check_ks(ks, n)
     _check_covariance_type(covariance_type)
-    check.integer(n_init, "n_init", None)
+    n_init = check.integer(n_init, "n_init", None)
     if n_init < 1:
         raise ValueError(f"n_init must be at least 1 (EM restarts per k), got {n_init}.")
-    check.integer(max_iter, "max_iter", 1, "EM iterations per start")
-    check.integer(seed, "seed", None, "the seed of the EM starts")
+    max_iter = check.integer(max_iter, "max_iter", 1, "EM iterations per start")
+    seed = check.integer(seed, "seed", None, "the seed of the EM starts")
     reg_covar = check.number(reg_covar, "reg_covar", minimum=0)
-    check.integer(n_jobs, "n_jobs", None)
+    n_jobs = check.integer(n_jobs, "n_jobs", None)
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be at least 1 (worker processes), got {n_jobs}.")
     distinct = len(np.unique(z, axis=0)) if max(ks) > 1 else 1
@@ -280,7 +280,7 @@ def bic_curve(
         )
     if n * len(ks) * n_init < SERIAL_BELOW:
         n_jobs = 1  # worker start-up would cost more than the fits
-    args = (covariance_type, n_init, int(seed), max_iter, reg_covar)
+    args = (covariance_type, n_init, seed, max_iter, reg_covar)
     bar = tqdm(total=len(ks), desc=f"GMM {covariance_type}, d={d}", disable=not progress)
     if n_jobs == 1:
         models = []
@@ -385,12 +385,12 @@ def sample_mixture(gmm: GaussianMixture, n: int, seed: int = 0) -> torch.Tensor:
     ``z = mu_j + L_j eps`` with ``eps ~ N(0, I)`` and ``L_j L_j^T = Sigma_j`` (Cholesky).
     The same ``seed`` gives the same codes.
     """
-    check.integer(n, "n", None)
+    n = check.integer(n, "n", None)
     if n < 1:
         raise ValueError(f"n must be at least 1 (number of codes to draw), got {n}.")
     if not hasattr(gmm, "means_"):
         raise ValueError("gmm is not fitted: call gmm.fit(z) or use bic_curve(...).best.")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.integer(seed, "seed", 0))
     weights = np.asarray(gmm.weights_, dtype=np.float64)
     j = rng.choice(len(weights), size=n, p=weights / weights.sum())
     chol = np.linalg.cholesky(_component_covariances(gmm))  # (k, d, d)
