@@ -361,6 +361,7 @@ def aggregate_covariance(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor
     N-component mixture q(z). mu, logvar: ``(N, D)``; computed in float64.
     """
     _check_posterior(mu, logvar)
+    check.finite(mu, "mu"), check.finite(logvar, "logvar")  # else every entry is nan
     centred = mu.double() - mu.double().mean(dim=0)
     return centred.T @ centred / mu.shape[0] + torch.diag(logvar.double().exp().mean(dim=0))
 
@@ -418,6 +419,7 @@ def ellipse(
     if n_std <= 0 or n_points < 3:
         raise ValueError(f"n_std must be positive and n_points >= 3, got {n_std}, {n_points}.")
     check.symmetric_psd(torch.from_numpy(cov), "cov")
+    check.finite(torch.from_numpy(mean), "mean")
     t = np.linspace(0.0, 2.0 * np.pi, n_points)
     circle = np.stack([np.cos(t), np.sin(t)], axis=1)  # (n_points, 2), the unit circle
     return mean + n_std * circle @ np.linalg.cholesky(cov).T
