@@ -246,7 +246,10 @@ def bic_curve(
 
 def _check_posterior(mu: torch.Tensor, logvar: torch.Tensor) -> None:
     if not isinstance(mu, torch.Tensor) or not isinstance(logvar, torch.Tensor):
-        raise TypeError("mu and logvar must be tensors (N, D), as latent.encode_dataset(..., posterior=True) returns them.")
+        raise TypeError(
+            "mu and logvar must be tensors (N, D), as latent.encode_dataset(..., posterior=True) "
+            "returns them."
+        )
     if mu.dim() != 2 or mu.shape != logvar.shape or mu.shape[0] < 1:
         raise ValueError(
             f"mu and logvar must both have shape (N, D) with N >= 1, got {tuple(mu.shape)} and "

@@ -35,9 +35,7 @@ _ELBO_1D_HINT = (
 
 def _elbo_terms_1d(x, mu, logvar, w, b, sigma2) -> NegativeELBO:
     model = lg.LinearGaussian([[w]], [b], sigma2)
-    return lg.gaussian_elbo(
-        model, x[:, None], mu[:, None], torch.diag_embed(logvar.exp()[:, None])
-    )
+    return lg.gaussian_elbo(model, x[:, None], mu[:, None], torch.diag_embed(logvar.exp()[:, None]))
 
 
 def check_elbo_1d(fn: Callable[..., torch.Tensor] | None) -> bool:
