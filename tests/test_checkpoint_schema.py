@@ -19,7 +19,7 @@ from torch import nn
 
 from vaelib import checkpoint as C
 from vaelib import train as T
-from vaelib.collapse import ELBOLoss
+from vaelib.losses import ELBOLoss
 from vaelib.models import VAE
 
 LEAVES = [  # (value, what it reads back as)
