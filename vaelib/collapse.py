@@ -20,6 +20,11 @@ import torch
 from vaelib import validate as check
 from vaelib.kl import kl_gaussian
 
+_NAN_MU = (
+    "a nan in one image's code makes its dimension's variance nan, which no threshold counts: "
+    "drop the rows (mu[torch.isfinite(mu).all(1)]) or find the image or weights behind them."
+)
+
 
 def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """The KL to N(0, 1) of each latent dimension, averaged over images: (N, D) -> (D,).
@@ -28,6 +33,7 @@ def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     ``sum_d KL_d``.
     """
     check.posterior(mu, logvar)
+    check.finite(mu, "mu", _NAN_MU), check.finite(logvar, "logvar", _NAN_MU)
     return kl_gaussian(mu.unsqueeze(-1), logvar.unsqueeze(-1)).mean(0)
 
 
@@ -36,6 +42,7 @@ def activity(mu: torch.Tensor) -> torch.Tensor:
     (the unbiased sample variance over the N images): (N, D) -> (D,), N >= 2. A dimension whose
     mean does not move with x says nothing about x."""
     check.codes(mu, "mu", minimum=2)
+    check.finite(mu, "mu", _NAN_MU)
     return mu.var(0)
 
 

@@ -34,6 +34,10 @@ from vaelib.latent import encode_dataset
 from vaelib.reparam import reparameterize
 
 QUANTILE = 0.05  # the course's one baseline: a prior equal to q(z) puts 5 % of draws in holes
+_NAN_CODES = (
+    "one nan code would make every log q(z) nan and every comparison False (no hole): drop "
+    "the rows ({name}[torch.isfinite({name}).all(1)]) or find the model that produced them."
+)
 
 
 @torch.no_grad()
@@ -48,6 +52,8 @@ def aggregate_posterior_log_prob(
     check.posterior(mu, logvar)
     check.codes(z, "z", dim=mu.shape[1])
     chunk = check.integer(chunk, "chunk", 1, "rows of z per block")
+    for t, name in ((z, "z"), (mu, "mu"), (logvar, "logvar")):
+        check.finite(t, name, _NAN_CODES.format(name=name))
     parts = [
         torch.logsumexp(log_normal_diag(zc[:, None], mu, logvar), dim=1) for zc in z.split(chunk)
     ]
@@ -97,6 +103,8 @@ def prior_holes(
     check.posterior(mu, logvar)
     check.codes(z_prior, "z_prior", dim=mu.shape[1])
     check.codes(z_data, "z_data", dim=mu.shape[1])
+    for t, name in ((z_prior, "z_prior"), (z_data, "z_data")):
+        check.finite(t, name, _NAN_CODES.format(name=name))
     threshold = float(torch.quantile(aggregate_posterior_log_prob(z_data, mu, logvar), quantile))
     in_hole = aggregate_posterior_log_prob(z_prior, mu, logvar) < threshold
     return PriorHoles(float(in_hole.float().mean()), in_hole, threshold, quantile, mu, logvar)
@@ -124,6 +132,7 @@ def measure_prior_holes(
     n_reference = check.integer(n_reference, "n_reference", 1, "reference images")
     n_threshold = check.integer(n_threshold, "n_threshold", 1, "threshold images")
     seed = check.integer(seed, "seed", 0)
+    check.floating(z_prior, "z_prior", half=True)
     n = check.rows(train_images, "train_images", 2)
     if n < n_reference + n_threshold:
         n_reference, n_threshold = n // 2, n - n // 2

@@ -59,6 +59,8 @@ def encode_dataset(
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"images must have shape (N, C, H, W), got {shape}.")
     _check_images(images, "images")
+    if images.dtype != torch.uint8:
+        check.finite(images, "images")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -85,6 +87,7 @@ def code_moments(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean ``(D,)`` and unbiased covariance ``(D, D)`` of the codes ``z`` ``(N, D)``, N >= 2:
     ``mean = sum_n z_n / N``, ``cov = sum_n (z_n - mean)(z_n - mean)^T / (N - 1)``."""
     check.codes(z)
+    check.finite(z, "z")  # one nan code would turn the answer into nan or a wrong count
     if z.shape[0] < 2:
         raise ValueError(f"z has {z.shape[0]} code: a covariance needs at least 2 rows.")
     mean = z.mean(dim=0)
@@ -123,6 +126,7 @@ def bounding_box(z: torch.Tensor, margin: float = 0.0) -> tuple[torch.Tensor, to
     """The smallest box holding every code: ``(low, high)``, each ``(D,)``, widened on each
     side by ``margin`` times its width."""
     check.codes(z)
+    check.finite(z, "z")  # one nan code would turn the answer into nan or a wrong count
     if check.number(margin, "margin") < 0:
         raise ValueError(f"margin must be non-negative (a fraction of the width), got {margin}.")
     low, high = z.min(dim=0).values, z.max(dim=0).values
@@ -133,6 +137,7 @@ def bounding_box(z: torch.Tensor, margin: float = 0.0) -> tuple[torch.Tensor, to
 def fraction_inside_box(z: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> float:
     """The fraction of the points ``z`` ``(N, D)`` with ``low <= z <= high`` in every dimension."""
     check.codes(z)
+    check.finite(z, "z")  # one nan code would turn the answer into nan or a wrong count
     inside = ((z >= low) & (z <= high)).all(dim=1)
     return float(inside.float().mean())
 
@@ -147,6 +152,7 @@ def empty_cell_fraction(
     belongs to the last cell); codes outside the box are ignored. 0 means every cell is used.
     """
     check.codes(z)
+    check.finite(z, "z")  # one nan code would turn the answer into nan or a wrong count
     low = torch.as_tensor(low, dtype=z.dtype, device=z.device)
     high = torch.as_tensor(high, dtype=z.dtype, device=z.device)
     if low.shape != (z.shape[1],) or high.shape != (z.shape[1],):
@@ -154,7 +160,7 @@ def empty_cell_fraction(
             f"low and high must have shape (D,) = ({z.shape[1]},) to match z, got "
             f"{tuple(low.shape)} and {tuple(high.shape)}."
         )
-    check.integer(steps, "steps", 1, "cells per side")
+    steps = check.integer(steps, "steps", 1, "cells per side")
     if not bool((high > low).all()):
         raise ValueError(f"high must exceed low in every dimension, got {low} and {high}.")
     z = z[((z >= low) & (z <= high)).all(dim=1)]
@@ -209,6 +215,9 @@ def _flat_float(x: torch.Tensor, name: str) -> torch.Tensor:
         raise ValueError(f"{name} must be a batch of shape (N, ...) with N >= 1, got {shape}.")
     if x.dtype != torch.uint8:  # int64 0..255 images are not scaled silently
         check.floating(x, name, half=True)
+        check.finite(x, name, f"one nan row makes every distance to {name} nan: drop it.")
+        if x.dim() == 4:  # images (N, C, H, W): pixels in [0, 1], as everywhere in vaelib
+            check.unit_interval(x, name)
     x = to_float(x) if x.dtype == torch.uint8 else x.float()
     return x.reshape(x.shape[0], -1)
 
@@ -225,7 +234,8 @@ def nearest_distance(
     ``d_n = min_m ||x_n - r_m||_2``, returned as float32 ``(N,)`` on x's device.
 
     x: ``(N, ...)``, reference: ``(M, ...)`` with the same number of features after
-    flattening: images (uint8 become [0, 1]) or codes. Computed with ``torch.cdist`` in
+    flattening: images (N, C, H, W) in [0, 1] (uint8 become [0, 1]; float 0..255 pixels and
+    nan are refused) or codes (N, D), finite. Computed with ``torch.cdist`` in
     blocks of ``batch_size x reference_batch_size`` so 60,000 training images fit in memory.
     For images in [0, 1] of 784 pixels, ``d / 28`` is the root-mean-square pixel error.
     """

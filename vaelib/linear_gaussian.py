@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from vaelib import validate as check
 from vaelib.densities import LOG_2PI, log_normal_diag, log_standard_normal
 from vaelib.losses import NegativeELBO
 
@@ -87,11 +88,9 @@ def random_model(
 ) -> LinearGaussian:
     """A model with W, b ~ N(0, 1) entries and noise variances ``psi = noise * exp(N(0, 0.25))``
     (factor analysis), or ``psi = noise`` in every dimension when ``ppca``."""
-    for name, value in (("x_dim", x_dim), ("z_dim", z_dim)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}.")
-    if not noise > 0:
-        raise ValueError(f"noise must be a positive variance, got {noise!r}.")
+    x_dim = check.integer(x_dim, "x_dim", 1, "the dimension of x")
+    z_dim = check.integer(z_dim, "z_dim", 1, "the dimension of z")
+    noise = check.number(noise, "noise", minimum=0, strict=True)
     _check_generator(generator)
     W = torch.randn(x_dim, z_dim, generator=generator, dtype=F64)
     b = torch.randn(x_dim, generator=generator, dtype=F64)
@@ -109,8 +108,7 @@ class Sample(NamedTuple):
 
 def sample(model: LinearGaussian, n: int, *, generator: torch.Generator) -> Sample:
     """``z ~ N(0, I_D)``, then ``x = W z + b + sqrt(psi) * eps``, ``eps ~ N(0, I_d)``: (n, d), (n, D)."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int (the number of draws), got {n!r}.")
+    n = check.integer(n, "n", 1, "the number of draws")
     _check_generator(generator)
     z = torch.randn(n, model.z_dim, generator=generator, dtype=F64)
     eps = torch.randn(n, model.x_dim, generator=generator, dtype=F64)
@@ -142,7 +140,7 @@ def log_evidence(model: LinearGaussian, x: torch.Tensor) -> torch.Tensor:
     """
     x = _check_x(model, x)
     C = model.W @ model.W.T + torch.diag(model.psi)
-    L = torch.linalg.cholesky(C)
+    L = _cholesky(C, "C = W W^T + diag(psi)")
     r = torch.linalg.solve_triangular(L, (x - model.b).T, upper=False)  # L^-1 (x - b): (d, N)
     return -0.5 * (model.x_dim * LOG_2PI + 2 * L.diagonal().log().sum() + r.pow(2).sum(0))
 
@@ -162,7 +160,7 @@ def posterior(model: LinearGaussian, x: torch.Tensor) -> Posterior:
     """
     x = _check_x(model, x)
     precision = torch.eye(model.z_dim, dtype=F64) + model.W.T @ (model.W / model.psi[:, None])
-    cov = torch.cholesky_inverse(torch.linalg.cholesky(precision))
+    cov = torch.cholesky_inverse(_cholesky(precision, "I + W^T Psi^-1 W"))
     mu = ((x - model.b) / model.psi) @ model.W @ cov  # rows of Sigma W^T Psi^-1 (x - b)
     return Posterior(mu=mu, cov=cov)
 
@@ -229,9 +227,8 @@ def iw_bound(
     (N, D, D); returns (repeats, N): ``repeats`` independent estimates per x.
     """
     x, mu, cov = _check_q(model, x, mu, cov)
-    for name, value in (("k", k), ("repeats", repeats)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    k = check.integer(k, "k", 1, "importance samples")
+    repeats = check.integer(repeats, "repeats", 1, "independent estimates")
     _check_generator(generator)
     L = torch.linalg.cholesky(cov)  # Sigma = L L^T
     eps = torch.randn(repeats, k, x.shape[0], model.z_dim, generator=generator, dtype=F64)
@@ -254,7 +251,9 @@ class LinearEncoder(nn.Module):
 
     def __init__(self, x_dim: int, z_dim: int, *, diagonal: bool) -> None:
         super().__init__()
-        self.diagonal = diagonal
+        self.diagonal = _check_diagonal(diagonal)
+        x_dim = check.integer(x_dim, "x_dim", 1, "the dimension of x")
+        z_dim = check.integer(z_dim, "z_dim", 1, "the dimension of z")
         self.A = nn.Parameter(torch.zeros(z_dim, x_dim, dtype=F64))
         self.c = nn.Parameter(torch.zeros(z_dim, dtype=F64))
         if diagonal:
@@ -295,16 +294,24 @@ def train_encoder(
     x: (N, d). Returns the encoder and the history of the mean gap, (steps + 1,).
     """
     x = _check_x(model, x)
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}.")
-    if not (isinstance(lr, int | float) and lr > 0):
-        raise ValueError(f"lr must be a positive learning rate, got {lr!r}.")
+    _check_diagonal(diagonal)
+    steps = check.integer(steps, "steps", 1, "Adam steps")
+    lr = check.number(lr, "lr", minimum=0, strict=True)
     log_px = log_evidence(model, x)
     encoder = LinearEncoder(model.x_dim, model.z_dim, diagonal=diagonal)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=lr)
     gap = []
-    for _ in tqdm(range(steps), desc="ELBO ascent", disable=not progress):
-        elbo = gaussian_elbo(model, x, *encoder(x)).elbo
+    for step in tqdm(range(steps), desc="ELBO ascent", disable=not progress):
+        mu, cov = encoder(x)
+        if not (torch.isfinite(mu).all() and torch.isfinite(cov).all()) or bool(
+            torch.linalg.cholesky_ex(cov).info
+        ):
+            raise ValueError(
+                f"the encoder diverged at step {step} of {steps} (its covariance is no longer "
+                f"positive definite or its mean not finite): lr={lr!r} is too large for this "
+                "model; lower it (the default is 0.05)."
+            )
+        elbo = gaussian_elbo(model, x, mu, cov).elbo
         gap.append((log_px - elbo).mean().item())
         optimizer.zero_grad()
         (-elbo.mean()).backward()  # ascent on the ELBO = descent on -ELBO
@@ -324,6 +331,28 @@ def _as_f64(t: object, name: str) -> torch.Tensor:
     if not torch.isfinite(t).all():
         raise ValueError(f"{name} contains nan or inf: pass finite values.")
     return t
+
+
+def _check_diagonal(diagonal: object) -> bool:
+    if not isinstance(diagonal, bool):
+        raise TypeError(
+            f"diagonal must be True (a diagonal covariance) or False (a full one), got "
+            f"{type(diagonal).__name__} {diagonal!r}."
+        )
+    return diagonal
+
+
+def _cholesky(matrix: torch.Tensor, what: str) -> torch.Tensor:
+    """The lower Cholesky factor of ``matrix``, or a ValueError naming psi when rounding in
+    float64 made it singular (noise variances too small against W W^T)."""
+    L, info = torch.linalg.cholesky_ex(matrix)
+    if bool(info) or not bool(torch.isfinite(L).all()):
+        raise ValueError(
+            f"{what} is not positive definite in float64: the noise variances psi are too "
+            "small against W (a near-deterministic model); use psi >= 1e-8 * max|W|^2 or so, "
+            "or rescale W."
+        )
+    return L
 
 
 def _check_generator(generator: object) -> None:

@@ -117,7 +117,15 @@ def negative_elbo(
     _check_elbo_extensions(mu, free_bits, z, log_prior)
     recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
     if log_prior is not None:
-        kl = log_normal_diag(z, mu, logvar) - log_prior(z)
+        log_p = log_prior(z)
+        if not isinstance(log_p, torch.Tensor) or log_p.shape != (z.shape[0],):
+            got = tuple(log_p.shape) if isinstance(log_p, torch.Tensor) else type(log_p).__name__
+            raise ValueError(
+                f"log_prior(z) must return one log-density per code, shape (N,) = "
+                f"({z.shape[0]},), got {got}: sum over the latent dimensions only "
+                "(e.g. log_prob(z).sum(-1)), never over the batch, and drop a trailing (N, 1) axis."
+            )
+        kl = log_normal_diag(z, mu, logvar) - log_p
         return NegativeELBO(recon + beta * kl, recon, kl)
     kl = kl_gaussian(mu, logvar)
     if free_bits > 0:
@@ -129,8 +137,12 @@ def negative_elbo(
 
 
 def _check_elbo_extensions(mu, free_bits, z, log_prior) -> None:
-    if not free_bits >= 0:
-        raise ValueError(f"free_bits must be a non-negative number of nats, got {free_bits!r}.")
+    check.number(free_bits, "free_bits", minimum=0)  # a finite floor: inf would charge inf nats
+    if isinstance(log_prior, nn.Module) and hasattr(log_prior, "log_prob"):
+        raise TypeError(
+            f"log_prior is the prior module {type(log_prior).__name__}, not its log-density: "
+            "pass log_prior=prior.log_prob (e.g. model.prior.log_prob)."
+        )
     if log_prior is None:
         if z is not None:
             raise ValueError("z is used only with log_prior: pass log_prior=prior.log_prob too.")
@@ -153,6 +165,7 @@ def _check_elbo_extensions(mu, free_bits, z, log_prior) -> None:
 def _check_elbo_inputs(x, logits, mu, logvar, beta) -> None:
     """Shapes and dtypes (free); the [0, 1] range of x only on the CPU (no sync on a GPU)."""
     check.floating(x, "x"), check.floating(logits, "logits", half=True)
+    check.batch(x, "x")
     if x.shape != logits.shape:
         raise ValueError(
             f"x has shape {tuple(x.shape)} but logits has shape {tuple(logits.shape)}: pass the "
@@ -166,6 +179,8 @@ def _check_elbo_inputs(x, logits, mu, logvar, beta) -> None:
     check.number(beta, "beta", minimum=0)
     if check.on_host(x):
         check.unit_interval(x, "x")
+        fix = "the encoder's output is nan or inf: lower the learning rate or check the weights."
+        check.finite(mu, "mu", fix), check.finite(logvar, "logvar", fix)
 
 
 # ----------------------------------------------------------------------------- training losses
@@ -175,6 +190,7 @@ def ae_loss(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """The autoencoder's ``loss_fn``: the BCE sum per image, ``recon = BCE(x, sigmoid(logits)) / N``
     (``reconstruction_loss_with_logits`` without its per-batch input check: the loader checked
     the data once)."""
+    _check_training_batch(model, x)
     logits = model.decode_logits(model.encode(x))
     recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
     return {"loss": recon, "recon": recon}
@@ -183,7 +199,10 @@ def ae_loss(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
 def vae_loss(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """The plain VAE's ``loss_fn``: ``negative_elbo`` (beta = 1, prior N(0, I)) as means over
     the batch: loss = recon + kl, recon = BCE(x, sigmoid(logits)), kl = KL(q(z|x) || N(0, I)),
-    with one ``z = reparameterize(mu, logvar)`` per image."""
+    with one ``z = reparameterize(mu, logvar)`` per image. A model with a learned
+    ``model.prior`` is refused: its KL is not to N(0, I) (use ``ELBOLoss(prior=model.prior)``)."""
+    _check_training_batch(model, x)
+    _check_prior_wiring(model, None)
     mu, logvar = model.encode(x)
     z = reparameterize(mu, logvar)
     terms = negative_elbo(x, model.decode_logits(z), mu, logvar)
@@ -196,7 +215,38 @@ def beta_warmup(step: int, warmup_steps: int, beta: float = 1.0) -> float:
     ``warmup_steps`` is 0."""
     step = check.integer(step, "step", 0, "training steps so far")
     warmup_steps = check.integer(warmup_steps, "warmup_steps", 0, "steps of the warm-up")
+    beta = check.number(beta, "beta", minimum=0)
     return beta if warmup_steps == 0 else beta * min(1.0, step / warmup_steps)
+
+
+def _check_training_batch(model: nn.Module, x: object) -> None:
+    """Free checks (dtype and shape, no device sync) before a training loss encodes x."""
+    check.floating(x, "x")
+    check.batch(x, "x", 4, "(N, 1, H, W)")
+
+
+def _check_prior_wiring(model: nn.Module, prior: nn.Module | None) -> None:
+    """The loss's prior and the model's must agree, else training is silently wrong:
+
+    - ``ELBOLoss(prior=p)`` with a learnable ``p`` that is not part of the model: the optimiser
+      (``model.parameters()``) never updates p, and p is not saved with the model;
+    - ``model.prior`` set to a learned prior but a loss with N(0, I): the prior is ignored.
+    """
+    own = getattr(model, "prior", None)
+    if prior is None:
+        if isinstance(own, nn.Module) and any(True for _ in own.parameters()):
+            raise ValueError(
+                f"model.prior is a {type(own).__name__}, but this loss uses N(0, I) and would "
+                "ignore it: train with ELBOLoss(prior=model.prior), or del model.prior."
+            )
+        return
+    learnable = any(p.requires_grad for p in prior.parameters())
+    if learnable and not any(m is prior for m in model.modules()):
+        raise ValueError(
+            f"prior (a {type(prior).__name__}) is not part of the model: the optimiser of "
+            "train.train updates model.parameters() only, so the prior would never learn (nor be "
+            "saved): attach it first, model.prior = prior, and pass ELBOLoss(prior=model.prior)."
+        )
 
 
 class ELBOLoss:
@@ -225,8 +275,13 @@ class ELBOLoss:
             raise TypeError("prior must have log_prob(z): pass e.g. priors.MixturePrior(...).")
         self.beta, self.free_bits, self.warmup_steps = beta, free_bits, int(warmup_steps)
         self.prior, self.step = prior, 0
+        self._wired: nn.Module | None = None  # the model whose prior wiring was checked
 
     def __call__(self, model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        _check_training_batch(model, x)
+        if self._wired is not model:  # once per model, not per batch
+            _check_prior_wiring(model, self.prior)
+            self._wired = model
         beta = beta_warmup(self.step, self.warmup_steps, self.beta)
         if model.training:
             self.step += 1

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vaelib import validate as check
 from vaelib.densities import log_mixture_diag, log_normal_diag, log_standard_normal
 
 
@@ -30,11 +31,11 @@ def _check_z(z: torch.Tensor, latent_dim: int) -> None:
     if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != latent_dim:
         got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
         raise ValueError(f"z must have shape (N, {latent_dim}), got {got}.")
+    check.floating(z, "z", half=True)
 
 
-def _check_n(n: int) -> None:
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int (the number of samples), got {n!r}.")
+def _check_n(n: int) -> int:
+    return check.integer(n, "n", 1, "the number of samples")
 
 
 class StandardNormalPrior(nn.Module):
@@ -42,9 +43,7 @@ class StandardNormalPrior(nn.Module):
 
     def __init__(self, latent_dim: int) -> None:
         super().__init__()
-        if latent_dim < 1:
-            raise ValueError(f"latent_dim must be at least 1, got {latent_dim}.")
-        self.latent_dim = latent_dim
+        self.latent_dim = check.integer(latent_dim, "latent_dim", 1, "dimensions of z")
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, D) -> (N,): ``-0.5 * sum_d (z_d^2 + log 2 pi)``."""
@@ -53,7 +52,7 @@ class StandardNormalPrior(nn.Module):
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws ``z ~ N(0, I)``: (n, D), float32 on the CPU."""
-        _check_n(n)
+        n = _check_n(n)
         return torch.randn(n, self.latent_dim, generator=generator)
 
 
@@ -67,11 +66,9 @@ class MixturePrior(nn.Module):
 
     def __init__(self, n_components: int, latent_dim: int, *, seed: int = 0) -> None:
         super().__init__()
-        if n_components < 1 or latent_dim < 1:
-            raise ValueError(
-                f"n_components and latent_dim must be at least 1, got {n_components}, {latent_dim}."
-            )
-        g = torch.Generator().manual_seed(seed)
+        n_components = check.integer(n_components, "n_components", 1, "mixture components")
+        latent_dim = check.integer(latent_dim, "latent_dim", 1, "dimensions of z")
+        g = torch.Generator().manual_seed(check.integer(seed, "seed", 0))
         self.latent_dim = latent_dim
         self.weight_logits = nn.Parameter(torch.zeros(n_components))
         self.means = nn.Parameter(torch.randn(n_components, latent_dim, generator=g))
@@ -81,6 +78,15 @@ class MixturePrior(nn.Module):
     def from_gmm(cls, gmm) -> MixturePrior:
         """A ``MixturePrior`` with the weights, means and variances of a fitted scikit-learn
         ``GaussianMixture`` with ``covariance_type="diag"`` (its covariances_ are (K, D))."""
+        if hasattr(gmm, "best") and hasattr(gmm, "models"):  # a bic.BICCurve
+            raise TypeError(
+                "gmm is a BICCurve, not a mixture: pass the one BIC chose, "
+                "MixturePrior.from_gmm(curve.best) (fit with covariance_type='diag')."
+            )
+        if getattr(gmm, "covariance_type", None) == "diag" and not hasattr(gmm, "means_"):
+            raise ValueError(
+                "gmm is not fitted: call gmm.fit(z) first, or use bic_curve(...).best."
+            )
         if getattr(gmm, "covariance_type", None) != "diag":
             raise ValueError(
                 "gmm must be a fitted GaussianMixture with covariance_type='diag': a "
@@ -108,7 +114,7 @@ class MixturePrior(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws: a component ``j ~ Categorical(pi)``, then ``z = m_j + exp(s_j / 2) * eps``."""
-        _check_n(n)
+        n = _check_n(n)
         j = torch.multinomial(self.weights.cpu(), n, replacement=True, generator=generator)
         eps = torch.randn(n, self.latent_dim, generator=generator)
         return self.means.cpu()[j] + torch.exp(0.5 * self.logvars.cpu()[j]) * eps
@@ -131,11 +137,15 @@ class VampPrior(nn.Module):
         seed: int = 0,
     ) -> None:
         super().__init__()
+        if isinstance(encode, nn.Module) and hasattr(encode, "encode"):
+            raise TypeError(
+                f"encode is the whole {type(encode).__name__}; pass its encoder method, "
+                "VampPrior(model.encode, K), and attach the prior: model.prior = VampPrior(...)."
+            )
         if not callable(encode):
             raise TypeError(f"encode must be the encoder, a callable; got {type(encode)}.")
-        if n_components < 1:
-            raise ValueError(f"n_components must be at least 1, got {n_components}.")
-        g = torch.Generator().manual_seed(seed)
+        n_components = check.integer(n_components, "n_components", 1, "pseudo-inputs K")
+        g = torch.Generator().manual_seed(check.integer(seed, "seed", 0))
         object.__setattr__(self, "encode", encode)  # not registered: no cycle in the module tree
         self.pseudo_logits = nn.Parameter(
             0.1 * torch.randn(n_components, *image_shape, generator=g)
@@ -155,7 +165,7 @@ class VampPrior(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws: ``k`` uniform, then ``z = mu_k + exp(logvar_k / 2) * eps``."""
-        _check_n(n)
+        n = _check_n(n)
         mu, logvar = (t.cpu() for t in self.components())
         k = torch.randint(mu.shape[0], (n,), generator=generator)
         return mu[k] + torch.exp(0.5 * logvar[k]) * torch.randn(n, mu.shape[1], generator=generator)

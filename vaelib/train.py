@@ -16,7 +16,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from vaelib import validate as check
-from vaelib.checkpoint import check_writable, checkpoint_path, load_if_matching, plain, save_checkpoint
+from vaelib.checkpoint import (
+    check_writable,
+    checkpoint_path,
+    load_if_matching,
+    plain,
+    save_checkpoint,
+)
 from vaelib.data import DeviceLoader, load_dataset
 from vaelib.losses import ELBOLoss, ae_loss, vae_loss
 from vaelib.models import VAE, Autoencoder, ConvVAE
