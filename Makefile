@@ -70,15 +70,19 @@ workspace: venv
 	@$(BIN)/python tools/workspace.py --work "$(WORK)" prepare
 
 # JupyterLab serves work/ only. Its kernel spec (work/.jupyter, first on JUPYTER_PATH) runs this
-# clone's vaelib with figures and checkpoints under work/. LAB_ARGS passes flags on (e.g.
+# clone's vaelib with figures and checkpoints under work/. Notebooks are saved without widget
+# state (a placeholder says "run this cell again": tools/workspace.py's pre_save_hook), so a
+# reopened lesson never shows "model not found". LAB_ARGS passes flags on (e.g.
 # make lab LAB_ARGS=--no-browser); root (a container) needs --allow-root.
 LAB_ARGS ?=
 lab: venv data workspace
 	env -u MPLBACKEND JUPYTER_PATH="$(WORK)/.jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))" \
 	  VAELIB_PICS="$(WORK)/pics" VAELIB_CHECKPOINTS="$(WORK)/checkpoints" \
-	  $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) "$(WORK)"
+	  $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --ContentsManager.pre_save_hook=tools.workspace.pre_save_hook $(LAB_ARGS) "$(WORK)"
 
-# make reset LESSON=02: the old copy moves to work/backups/, a fresh one takes its place.
+# make reset LESSON=02: the old copy is kept in work/backups/ (a new name each time), then a fresh
+# one takes its place.
 reset: venv
 	@test -n "$(LESSON)" || { echo "say which lesson: make reset LESSON=02"; exit 2; }
 	@$(BIN)/python tools/workspace.py --work "$(WORK)" reset "$(LESSON)"
