@@ -111,7 +111,7 @@ test-under-load: venv data
 # The unit tests without the JupyterLab and browser tests (those start servers and a browser).
 unit: venv
 	VAELIB_FAST=1 VAELIB_PICS=$$(mktemp -d) $(BIN)/python -m pytest tests -p no:cacheprovider \
-	  --ignore=tests/test_lab.py --ignore=tests/test_browser.py
+	  --ignore=tests/test_lab.py --ignore-glob="tests/test_browser*.py"
 
 # Full mode, in place, in lesson order (lesson 07 reuses the checkpoints of 01 and 06). The only
 # target that writes the tracked pics/ (VAELIB_PICS); never headless, so the images stay in the

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import sys
 import tempfile
@@ -84,6 +85,15 @@ def student_copy(nb: nbformat.NotebookNode, root: Path = ROOT) -> nbformat.Noteb
         "display_name": kernel_display_name(root),
         "language": "python",
         "name": KERNEL_NAME,
+    }
+    nb.metadata["language_info"] = {  # what the kernel (this Python) reports on connecting
+        "codemirror_mode": {"name": "ipython", "version": 3},
+        "file_extension": ".py",
+        "mimetype": "text/x-python",
+        "name": "python",
+        "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3",
+        "version": platform.python_version(),
     }
     return nb
 
