@@ -247,7 +247,8 @@ def lab_page(browser, server: LabServer, path: str, viewport=(1280, 900)):
     page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     page.set_default_timeout(PAGE_S * 1000)
     page.goto(f"{server.url}/lab/tree/{path}?token={server.token}")
-    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
+    # the notebook asked for, in front (the Lab may also restore tabs an earlier test opened)
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").first.wait_for()
     deadline = time.monotonic() + STARTUP_S  # the page's websocket is connected to its kernel
     while not any(
         s["path"] == path and s["kernel"]["connections"] > 0 for s in server.api("GET", "sessions")
