@@ -1,8 +1,8 @@
 """The latent explorer in a real browser: JupyterLab (``make lab``) in Chromium at 1280x800,
 driven by Playwright, as a student uses it (issue #27):
 
-- the map shows at its own pixel size (not stretched), and the static stand-in is not shown
-  under the live widget;
+- the map shows at its own pixel size (not stretched), the whole widget fits the notebook's
+  width, and the static stand-in is not shown under the live widget;
 - with a slider in view, the decoded and the nearest image are in view too (no scrolling);
 - moving the slider changes the decoded image.
 
@@ -59,6 +59,8 @@ def test_the_explorer_fits_the_screen_and_follows_the_slider(lab_server, browser
         )
         assert abs(shown - natural) <= 1, f"map drawn {shown} px wide from {natural} px"
         assert output.locator(".jp-RenderedImage").count() == 0  # no stand-in under the widget
+        box = output.first  # the one output, the explorer: it fits the notebook's width
+        assert box.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the explorer is clipped"
         handle = output.locator(".widget-slider .noUi-handle").first  # the slider of z1
         handle.scroll_into_view_if_needed()
         for image, what in ((decoded, "decoded"), (nearest, "nearest")):

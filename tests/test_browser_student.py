@@ -83,3 +83,10 @@ def test_widgets_after_a_restart_say_run_this_cell_not_model_not_found(
     finally:
         page.close()
         lab_server.close_sessions()
+
+
+def test_readme_shows_the_screenshots_these_tests_make():
+    readme = (_lab.ROOT / "README.md").read_text()
+    for name in ("lesson-opened.png", "explorer.png"):
+        assert f"](docs/screenshots/{name})" in readme
+        assert (_lab.ROOT / "docs" / "screenshots" / name).stat().st_size > 10_000, name

@@ -51,6 +51,9 @@ def test_a_fresh_copy_opens_clean_with_the_course_kernel(tmp_path):
     workspace.prepare(work, root)
     nb = json.loads((work / "01_x.ipynb").read_text())
     assert "widgets" not in nb["metadata"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (work / "01_x.ipynb").stat().st_mode & 0o777 == 0o666 & ~umask  # not private
     spec = json.loads((work / ".jupyter/kernels/python3/kernel.json").read_text())
     assert nb["metadata"]["kernelspec"] == {
         "display_name": spec["display_name"],

@@ -131,6 +131,9 @@ def _temp_path(target: Path) -> Path:
     """A fresh, hidden file name beside ``target`` (same folder: the rename is atomic)."""
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)  # mkstemp makes it private; a lesson copy is a normal file
     return Path(name)
 
 

@@ -38,7 +38,7 @@ from vaelib.figures import CLASS_COLORS
 _CROSS = {"marker": "X", "s": 260, "color": "#d62728", "edgecolors": "k", "linewidths": 1.5}
 
 
-def _png(image: torch.Tensor, scale: int = 6) -> bytes:
+def _png(image: torch.Tensor, scale: int = 5) -> bytes:
     """An image (1, H, W) in [0, 1] as PNG bytes, dark ink on white, ``scale`` x larger."""
     pixels = (255 * (1 - image[0].clamp(0, 1))).round().to(torch.uint8).numpy()
     h, w = pixels.shape
@@ -111,11 +111,11 @@ class LatentExplorer:
                 widgets.FloatSlider(value=float(self.z0[0]), description="z_d", **slider),
             ]
         for s in self.sliders:
-            s.layout.width = "340px"
+            s.layout.width = "300px"
         self.map_image = widgets.Image(format="png")
         self.decoded_image = widgets.Image(format="png")
         self.nearest_image = widgets.Image(format="png")
-        self.caption = widgets.HTML(layout=widgets.Layout(width="340px"))
+        self.caption = widgets.HTML(layout=widgets.Layout(width="300px"))
         for s in self.sliders:
             s.observe(self._update, names="value")
         self._update()
@@ -189,7 +189,8 @@ class LatentExplorer:
         )
 
     def _draw_context(self, z: torch.Tensor) -> Figure:
-        fig = Figure(figsize=(6.5, 4.4) if self.mode == "map" else (8, 1.6), layout="constrained")
+        # the map, the sliders and both images side by side fit a notebook 1280 px wide
+        fig = Figure(figsize=(5.8, 4.2) if self.mode == "map" else (8, 1.6), layout="constrained")
         ax = fig.add_subplot()
         if self.mode == "map":
             self._draw_map(ax, z[None])
