@@ -18,10 +18,12 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # vaelib is imported from this clone, whichever clone installed the shared venv.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 # The student's workspace: their own copies of the lessons, figures and checkpoints (git-ignored).
+# Spaces allowed (make workspace WORKSPACE='my work'): make's $(abspath) would split the path at
+# them, so a relative path is joined to the clone's folder as plain text, and always quoted.
 WORKSPACE ?= work
-WORK := $(abspath $(WORKSPACE))
+WORK := $(if $(filter /%,$(WORKSPACE)),$(WORKSPACE),$(CURDIR)/$(WORKSPACE))
 
-.PHONY: help venv data workspace lab reset test unit lint format figures bench course-time slides slides-pdf clean
+.PHONY: help venv data workspace lab reset test test-under-load unit lint format figures bench course-time slides slides-pdf clean
 
 help:
 	@echo "For students:"
@@ -36,6 +38,7 @@ help:
 	@echo "  make lint         ruff check and ruff format --check"
 	@echo "  make format       ruff format and ruff check --fix"
 	@echo "  make bench        the training loop's seconds per epoch against its compute floor (JSON)"
+	@echo "  make test-under-load  the notebook tests 3 times beside 2 busy processes per core (JSON)"
 	@echo "  make course-time  every lesson in full mode from empty checkpoints: docs/course_time.json"
 	@echo "Steps the others run for you:"
 	@echo "  make venv         build the shared environment (once per requirements.txt) and link .venv"
@@ -67,15 +70,19 @@ workspace: venv
 	@$(BIN)/python tools/workspace.py --work "$(WORK)" prepare
 
 # JupyterLab serves work/ only. Its kernel spec (work/.jupyter, first on JUPYTER_PATH) runs this
-# clone's vaelib with figures and checkpoints under work/. LAB_ARGS passes flags on (e.g.
+# clone's vaelib with figures and checkpoints under work/. Notebooks are saved without widget
+# state (a placeholder says "run this cell again": tools/workspace.py's pre_save_hook), so a
+# reopened lesson never shows "model not found". LAB_ARGS passes flags on (e.g.
 # make lab LAB_ARGS=--no-browser); root (a container) needs --allow-root.
 LAB_ARGS ?=
 lab: venv data workspace
 	env -u MPLBACKEND JUPYTER_PATH="$(WORK)/.jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH))" \
 	  VAELIB_PICS="$(WORK)/pics" VAELIB_CHECKPOINTS="$(WORK)/checkpoints" \
-	  $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) "$(WORK)"
+	  $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --ContentsManager.pre_save_hook=tools.workspace.pre_save_hook $(LAB_ARGS) "$(WORK)"
 
-# make reset LESSON=02: the old copy moves to work/backups/, a fresh one takes its place.
+# make reset LESSON=02: the old copy is kept in work/backups/ (a new name each time), then a fresh
+# one takes its place.
 reset: venv
 	@test -n "$(LESSON)" || { echo "say which lesson: make reset LESSON=02"; exit 2; }
 	@$(BIN)/python tools/workspace.py --work "$(WORK)" reset "$(LESSON)"
@@ -95,10 +102,16 @@ test: venv data lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider; \
 	rc=$$?; rm -rf $$tmp; exit $$rc
 
+# The notebook tests beside a bounded CPU hog (busy processes that stop by themselves): no test
+# may fail because the machine is busy (issue #21). UNDER_LOAD_ARGS, e.g. --runs 1 notebooks/02_*.
+UNDER_LOAD_ARGS ?= --runs 3 --busy-per-core 2
+test-under-load: venv data
+	$(BIN)/python benchmarks/suite_under_load.py $(UNDER_LOAD_ARGS)
+
 # The unit tests without the JupyterLab and browser tests (those start servers and a browser).
 unit: venv
 	VAELIB_FAST=1 VAELIB_PICS=$$(mktemp -d) $(BIN)/python -m pytest tests -p no:cacheprovider \
-	  --ignore=tests/test_lab.py --ignore=tests/test_browser.py
+	  --ignore=tests/test_lab.py --ignore-glob="tests/test_browser*.py"
 
 # Full mode, in place, in lesson order (lesson 07 reuses the checkpoints of 01 and 06). The only
 # target that writes the tracked pics/ (VAELIB_PICS); never headless, so the images stay in the

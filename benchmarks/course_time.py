@@ -8,9 +8,12 @@ existing ones). By default the notebooks run in a temporary copy with figures wr
 temporary ``VAELIB_PICS`` (the clone is left as it is); ``--in-place`` writes the executed
 notebooks and ``pics/`` back, as ``make figures`` does.
 
-Writes one JSON object (``--out``, default stdout): seconds per notebook and its slowest
-cells (index, first line, seconds), the total, and the machine (CPU model, cores, torch
-version, device). The exit status is 1 when a notebook fails (its error is in the JSON).
+Then every notebook runs a second time, in a temporary copy, with the models the first pass
+saved (``rerun_seconds``: what a student's re-run costs; ``--no-rerun`` skips it).
+
+Writes one JSON object (``--out``, default stdout): seconds per notebook (first run and re-run)
+and its slowest cells (index, first line, seconds), the totals, and the machine (CPU model,
+cores, torch version, device). ``vaelib.timing`` reads it for the lessons and README. The exit status is 1 when a notebook fails (its error is in the JSON).
 """
 
 from __future__ import annotations
@@ -137,6 +140,7 @@ def course_time(
     keep_checkpoints: bool = False,
     top: int = 5,
     timeout: int | None = None,
+    rerun: bool = True,
 ) -> dict:
     """Run ``notebooks`` in full mode, one fresh kernel each, and return the JSON-ready timings."""
     if not notebooks:
@@ -163,6 +167,7 @@ def course_time(
                 shutil.copy2(nb, target)
                 copies.append(target)
             notebooks = copies
+        originals = list(notebooks)
         results = []
         with kernel_environment(checkpoints, pics):
             info = machine()
@@ -170,6 +175,17 @@ def course_time(
                 print(f"==> {nb.name} (full mode)", file=sys.stderr, flush=True)
                 results.append(run_notebook(nb, top, timeout))
                 print(f"    {results[-1]['seconds']:.1f} s", file=sys.stderr, flush=True)
+        if rerun:  # the same lessons again with the saved models, in a copy (never in place)
+            with kernel_environment(checkpoints, work / "pics-rerun"):
+                for nb, result in zip(originals, results, strict=True):
+                    target = work / "rerun" / nb.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(nb, target)
+                    print(f"==> {nb.name} (re-run, saved models)", file=sys.stderr, flush=True)
+                    again = run_notebook(target, top, timeout)
+                    result["rerun_seconds"] = again["seconds"]
+                    if "error" in again:
+                        result["rerun_error"] = again["error"]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {
@@ -179,6 +195,7 @@ def course_time(
         "in_place": in_place,
         "notebooks": results,
         "total_seconds": sum(r["seconds"] for r in results),
+        **({"rerun_total_seconds": sum(r["rerun_seconds"] for r in results)} if rerun else {}),
         "failed": [r["notebook"] for r in results if "error" in r],
     }
 
@@ -198,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--top", type=int, default=5, help="slowest cells listed per notebook")
     parser.add_argument(
+        "--no-rerun", action="store_true", help="skip the second pass with the saved models"
+    )
+    parser.add_argument(
         "--timeout", type=int, default=None, help="seconds per cell (default: none)"
     )
     parser.add_argument(
@@ -208,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     result = course_time(
         [Path(nb).resolve() for nb in notebooks], in_place=args.in_place,
         keep_checkpoints=args.keep_checkpoints, top=args.top, timeout=args.timeout,
+        rerun=not args.no_rerun,
     )  # fmt: skip
     text = json.dumps(result, indent=2)
     if args.out is not None:

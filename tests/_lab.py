@@ -43,7 +43,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LESSON = "02_kl_divergence_discrete.ipynb"  # the lesson the Lab and browser tests run (fast)
-STARTUP_S = 120
+# Every wait below is for a condition, with a limit generous enough for a machine shared by
+# other work (issue #21), and says what it waited for when it gives up.
+STARTUP_S = 300  # make lab answering; a page connected to its kernel
+API_S = 120  # one REST call to the Lab server
+PAGE_S = 180  # Playwright's default wait for an element
+IDLE_S = 300  # the kernel back to idle
+RUN_ALL_S = 600  # every cell of a lesson run (fast mode)
 
 
 def in_ci() -> bool:
@@ -131,8 +137,13 @@ class LabServer:
             method=method,
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            text = resp.read().decode()
+        try:
+            with urllib.request.urlopen(req, timeout=API_S) as resp:
+                text = resp.read().decode()
+        except TimeoutError as err:
+            raise TimeoutError(
+                f"the Lab server did not answer {method} /api/{path} in {API_S} s"
+            ) from err
         return json.loads(text) if text else None
 
     def close_sessions(self) -> None:
@@ -234,9 +245,10 @@ def browser():
 def lab_page(browser, server: LabServer, path: str, viewport=(1280, 900)):
     """A new page with ``path`` (relative to work/) open in the server's JupyterLab."""
     page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(PAGE_S * 1000)
     page.goto(f"{server.url}/lab/tree/{path}?token={server.token}")
-    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
+    # the notebook asked for, in front (the Lab may also restore tabs an earlier test opened)
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").first.wait_for()
     deadline = time.monotonic() + STARTUP_S  # the page's websocket is connected to its kernel
     while not any(
         s["path"] == path and s["kernel"]["connections"] > 0 for s in server.api("GET", "sessions")
@@ -247,7 +259,7 @@ def lab_page(browser, server: LabServer, path: str, viewport=(1280, 900)):
     return page
 
 
-def wait_kernel_idle(page, timeout_ms: int = 120_000) -> None:
+def wait_kernel_idle(page, timeout_ms: int = IDLE_S * 1000) -> None:
     """Wait until the status bar says the kernel is idle (the toolbar's indicator alone says
     idle before the page has connected to its kernel)."""
     page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) [data-status="idle"]').first.wait_for(
@@ -256,7 +268,7 @@ def wait_kernel_idle(page, timeout_ms: int = 120_000) -> None:
     page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=timeout_ms)
 
 
-def run_all_cells(page, timeout_ms: int = 90_000) -> None:
+def run_all_cells(page, timeout_ms: int = RUN_ALL_S * 1000) -> None:
     """Run > Run All Cells, as a student does, then wait until every code cell has run."""
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
@@ -269,3 +281,21 @@ def run_all_cells(page, timeout_ms: int = 90_000) -> None:
         timeout=timeout_ms,
     )
     wait_kernel_idle(page, timeout_ms)
+
+
+SCREENSHOTS_ENV = "COURSE_SCREENSHOTS"  # a folder: the README's screenshots are written there
+
+
+def screenshot(page, name: str, tmp_path: Path) -> Path:
+    """Save a screenshot in the test's temporary folder, and also as ``<folder>/<name>`` when
+    ``COURSE_SCREENSHOTS=<folder>`` asks for it (README's pictures: docs/screenshots). A
+    default test run never writes into the clone."""
+    shot = tmp_path / name
+    page.screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
+    folder = os.environ.get(SCREENSHOTS_ENV)
+    if folder:
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, target / name)
+    return shot

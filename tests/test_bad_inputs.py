@@ -90,6 +90,25 @@ def case(id_: str, exc: type[BaseException], match: str, call: Callable[..., obj
 
 # The table is kept one row per line or two (ruff would spread each over six).
 # fmt: off
+# ------------------------------------------------------------------------------ explorer
+def _explorer(**kw):
+    from vaelib.explorer import LatentExplorer
+
+    model = VAE(latent_dim=2, hidden=(8,), image_shape=(1, 28, 28))
+    return LatentExplorer(model, kw.pop("images", U8), **{"codes": torch.zeros(5, 2), **kw})
+
+
+case("explorer/limit 0", ValueError, "limit must be a positive number", lambda: _explorer(limit=0))
+case("explorer/limit nan", ValueError, "limit must be a finite number",
+     lambda: _explorer(limit=float("nan")))
+case("explorer/limit str", TypeError, "limit must be a number", lambda: _explorer(limit="3"))
+case("explorer/0..255 floats", ValueError, r"train_images must lie in \[0, 1\].*255",
+     lambda: _explorer(images=PIX255))
+case("explorer/nan pixel", ValueError, "train_images contains nan",
+     lambda: _explorer(images=torch.where(X > 0.99, float("nan"), X)))
+case("explorer/nan code", ValueError, "codes contains nan or inf",
+     lambda: _explorer(codes=torch.tensor([[0.0, 1.0], [float("nan"), 0.0]])))
+
 # ------------------------------------------------------------------------------ losses
 case("recon/x uint8", TypeError, r"x must be a floating-point tensor, got uint8.*to_float",
      lambda: L.reconstruction_loss(U8, X))

@@ -13,7 +13,7 @@ import subprocess
 
 import nbformat
 import pytest
-from _lab import LESSON, ROOT, figure_saves, in_ci, lab_page, run_all_cells
+from _lab import LESSON, PAGE_S, ROOT, figure_saves, in_ci, lab_page, run_all_cells
 
 ERROR_OUTPUTS = (
     ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"
@@ -32,7 +32,7 @@ def test_lesson_in_the_lab_shows_every_figure_in_a_browser(browser, lab_server, 
                 const imgs = [...document.querySelectorAll({IMAGES!r})];
                 return imgs.length >= {saves} && imgs.every(i => i.complete && i.naturalWidth > 0);
             }}""",
-            timeout=30_000,
+            timeout=PAGE_S * 1000,
         )
         stderr = page.locator(ERROR_OUTPUTS).all_inner_texts()
         tracebacks = [t for t in stderr if "Traceback" in t or "Error" in t.split("\n")[0]]

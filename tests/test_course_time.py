@@ -47,6 +47,8 @@ def test_times_a_tiny_notebook_in_a_temp_copy(tmp_path, monkeypatch, capsys):
     assert slowest["index"] == 1 and slowest["first_line"] == "import os, time"
     assert 0.3 <= slowest["seconds"] <= entry["seconds"]
     assert nbformat.read(nb, as_version=4).cells[1].outputs == []  # the clone is untouched
+    assert entry["rerun_seconds"] >= 0.3  # the second pass, with the saved models
+    assert result["rerun_total_seconds"] == entry["rerun_seconds"]
 
 
 def test_in_place_writes_outputs_and_a_failure_is_reported(tmp_path):

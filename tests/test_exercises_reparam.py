@@ -42,7 +42,7 @@ def test_score_mu_right_and_wrong(capsys, solutions):
     verdict(capsys, ex.check_score_mu(lambda z, mu, sigma: (z - mu) / sigma), "Not yet:", "eps")
     verdict(capsys, ex.check_score_mu(lambda z, mu, sigma: (mu - z) / sigma**2), "Not yet:", "sign")
     verdict(capsys, ex.check_score_mu(lambda z, mu, sigma: (z - mu).sum()), "Not yet:", "shape")
-    verdict(capsys, ex.check_score_mu(lambda z, mu, sigma: None), "Not yet:", "returns None")
+    verdict(capsys, ex.check_score_mu(lambda z, mu, sigma: None), "No answer yet:", "returns None")
     assert not ex.check_score_mu(None)
 
 

@@ -42,8 +42,8 @@ def test_map_mode_decodes_the_point_under_the_sliders():
         x_hat = model.decode(z)
     torch.testing.assert_close(ex.z, z)
     torch.testing.assert_close(ex.x_hat, x_hat)
-    # the image shown is that decode, dark ink on white, 6x larger
-    shown = _pixels(ex.decoded_image.value)[::6, ::6] / 255
+    # the image shown is that decode, dark ink on white, 5x larger
+    shown = _pixels(ex.decoded_image.value)[::5, ::5] / 255
     np.testing.assert_allclose(shown, 1 - x_hat[0, 0].numpy(), atol=1 / 255 + 1e-6)
     # the nearest training image, by brute force
     dist = ((train.float() / 255 - x_hat).flatten(1) ** 2).sum(1)
@@ -88,3 +88,36 @@ def test_explorer_errors():
         LatentExplorer(_model(5), _train_images(), z0=torch.zeros(3))
     with pytest.raises(ValueError, match="labels must be"):
         LatentExplorer(_model(2), _train_images(), codes=torch.zeros(4, 2), labels=torch.zeros(3))
+
+
+def test_decoding_puts_the_model_back_in_its_mode():
+    model = _model(2).train()
+    ex = LatentExplorer(model, _train_images(), codes=torch.randn(30, 2))
+    ex.sliders[0].value = 1.0
+    assert model.training  # decoded in eval mode, then restored
+    model.eval()
+    ex.sliders[0].value = 0.5
+    assert not model.training
+
+
+def test_images_show_at_their_own_pixel_size_and_the_decode_sits_beside_the_sliders():
+    ex = LatentExplorer(_model(2), _train_images(), codes=torch.randn(30, 2))
+    for image in (ex.map_image, ex.decoded_image, ex.nearest_image):
+        width, height = Image.open(io.BytesIO(image.value)).size
+        assert (image.layout.width, image.layout.height) == (f"{width}px", f"{height}px")
+    box = ex.widget
+    map_column, controls = box.children  # the map left, the controls right
+    assert map_column is ex.map_image
+    assert ex.sliders[0] in controls.children
+    assert any(ex.decoded_image in getattr(c, "children", ()) for c in controls.children)
+
+
+def test_show_puts_the_static_figure_in_the_same_output_as_the_widget(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    LatentExplorer(_model(2), _train_images(), codes=torch.randn(30, 2)).show()
+    (bundle,) = shown
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # the live widget, in Jupyter
+    assert _pixels(__import__("base64").b64decode(bundle["image/png"])).ndim == 3  # elsewhere

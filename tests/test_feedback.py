@@ -41,8 +41,10 @@ def test_call_student_returns_a_tensor_or_a_hint():
     got = feedback.call_student(lambda a, b: [a, b], 1, 2)
     assert torch.equal(got, torch.tensor([1.0, 2.0], dtype=torch.float64))
     assert feedback.call_student(lambda: 3, dtype=torch.float32).dtype == torch.float32
-    assert feedback.call_student(lambda: None) == "your function returns None: write its body."
-    assert feedback.call_student(lambda: None, none_hint="return z.").endswith("None: return z.")
+    empty = feedback.call_student(lambda: None)
+    assert empty == "your function returns None; write its body."
+    assert isinstance(empty, feedback.NoAnswer)  # printed as "No answer yet", not "Not yet"
+    assert feedback.call_student(lambda: None, none_hint="return z.").endswith("None; return z.")
     assert feedback.call_student(lambda: 1 / 0) == (
         "your function raised ZeroDivisionError: division by zero"
     )
@@ -87,3 +89,32 @@ def test_as_floats_takes_pairs_in_any_container():
     for bad in [1.0, (1.0,), (1.0, 2.0, 3.0), "12", (1.0, "2")]:
         with pytest.raises(TypeError, match="must be"):
             feedback.as_floats(bad, 2)
+
+
+def _every_check():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import vaelib.exercises as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name == "feedback":
+            continue
+        module = importlib.import_module(f"vaelib.exercises.{info.name}")
+        for name, check in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("check_") and check.__module__ == module.__name__:
+                first = next(iter(inspect.signature(check).parameters.values()))
+                yield f"{info.name}.{name}", check, "Callable" in str(first.annotation)
+
+
+@pytest.mark.parametrize(("name", "check", "takes_function"), list(_every_check()))
+def test_every_unanswered_exercise_says_no_answer_yet_in_one_voice(name, check, takes_function,
+                                                                   capsys):  # fmt: skip
+    """The untouched placeholder (None) and a function whose body returns None say the same
+    "No answer yet: ..., then run the cell again.", never the wrong answer's "Not yet"."""
+    stub = (lambda *args, **kwargs: None) if takes_function else None
+    assert check(stub) is False
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("No answer yet: ") and out.endswith("then run the cell again."), out
+    assert len(out.splitlines()) == 1

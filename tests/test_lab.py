@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import workspace  # noqa: E402 - tools/ is not a package
 
 WS_PROTOCOL = "v1.kernel.websocket.jupyter.org"  # what JupyterLab 4 asks the server for
-CELL_TIMEOUT_S = 120
+CELL_TIMEOUT_S = 600  # the longest wait for one kernel message (a busy machine: issue #21)
 
 
 def ws_message(msg_type: str, content: dict, session: str) -> tuple[str, dict]:
@@ -64,7 +64,13 @@ def run_cells(server, kernel_id: str, sources: list[str]) -> list[list[dict]]:
             ws.send_binary(serialize_msg_to_ws_v1(parts, "shell"))
             outputs, idle, replied = [], False, False
             while not (idle and replied):
-                channel, frames = deserialize_msg_from_ws_v1(ws.recv())
+                try:
+                    channel, frames = deserialize_msg_from_ws_v1(ws.recv())
+                except websocket.WebSocketTimeoutException:
+                    pytest.fail(
+                        f"no message from the kernel in {CELL_TIMEOUT_S} s while running the "
+                        f"cell starting {source.strip().splitlines()[0]!r:.80}"
+                    )
                 header, parent, _, content = (json.loads(f) for f in frames[:4])
                 if parent.get("msg_id") != msg_id:
                     continue
@@ -98,7 +104,7 @@ def test_make_lab_workspace_is_the_students_own(lab_server):
     listing = lab_server.api("GET", "contents")  # the Lab serves work/, nothing else
     names = {item["name"] for item in listing["content"]}
     assert LESSON in names and "notebooks" not in names and "vaelib" not in names
-    if (lab_server.clone / "solutions").is_dir():  # linked as work/solutions, served by the Lab
+    if (lab_server.clone / "solutions").is_dir():  # copied to work/solutions, served by the Lab
         served = {item["name"] for item in lab_server.api("GET", "contents/solutions")["content"]}
         assert served == {p.name for p in (lab_server.clone / "solutions").iterdir()}
     spec = lab_server.api("GET", "kernelspecs")["kernelspecs"]["python3"]["spec"]
@@ -147,7 +153,7 @@ from jupyter_client.manager import start_new_kernel
 km, kc = start_new_kernel(kernel_name="python3", cwd={str(clone / "work")!r})
 out = []
 try:
-    reply = kc.execute_interactive({code!r}, timeout=120,
+    reply = kc.execute_interactive({code!r}, timeout=600,
         output_hook=lambda m: out.append(m["content"].get("text", "")))
     assert reply["content"]["status"] == "ok", reply["content"]
 finally:
@@ -199,7 +205,7 @@ def test_workspace_copies_once_strips_solutions_and_resets_with_a_backup(tmp_pat
         "print(1)",
     ]
     assert copy.cells[1].outputs == [] and copy.cells[1].execution_count is None
-    assert (work / "solutions").resolve() == (root / "solutions").resolve()
+    assert not (work / "solutions").is_symlink()  # a read-only copy: tests/test_workspace.py
     spec = json.loads((work / ".jupyter/kernels/python3/kernel.json").read_text())
     assert spec["env"]["PYTHONPATH"] == str(root) and spec["argv"][0] == sys.executable
 

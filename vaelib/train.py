@@ -79,7 +79,11 @@ def train(
     total = epochs * n_batches if n_batches else None
     steps = 0
     model.train()
-    with tqdm(total=total, desc=desc, unit="batch", disable=not progress) as bar:
+    # One bar per model, redrawn at most twice a second with a slowly smoothed rate: a light
+    # load on the kernel's output channel (issue #21) and an estimate that does not jump.
+    with tqdm(
+        total=total, desc=desc, unit="batch", disable=not progress, mininterval=0.5, smoothing=0.05
+    ) as bar:
         for epoch in range(epochs):
             sums: dict[str, torch.Tensor] = {}
             count = 0
@@ -100,7 +104,8 @@ def train(
             steps += count
             for key, value in totals.items():
                 history.setdefault(key, []).append(value / count)
-            bar.set_postfix(epoch=epoch + 1, **{k: f"{v[-1]:.2f}" for k, v in history.items()})
+            postfix = {k: f"{v[-1]:.2f}" for k, v in history.items()}
+            bar.set_postfix(epoch=epoch + 1, **postfix, refresh=False)  # drawn at the next tick
     model.eval()
     if checkpoint is not None:
         save_checkpoint(checkpoint, model, history, {**expected, "steps": steps})

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from vaelib import collapse, kl
-from vaelib.exercises.feedback import not_yet, refuse_shortcut, right
+from vaelib.exercises.feedback import NoAnswer, not_yet, refuse_shortcut, right
 
 
 def _codes() -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,7 +46,7 @@ def check_active_units(fn: Callable[[torch.Tensor, torch.Tensor, float], int] | 
         except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
             return not_yet(f"your function raised {type(err).__name__}: {err}")
     if got is None:
-        return not_yet("your function returns None: write its body.")
+        return not_yet(NoAnswer("your function returns None; write its body."))
     try:
         got = int(got)
     except (TypeError, ValueError):

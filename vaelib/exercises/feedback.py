@@ -1,4 +1,6 @@
-"""How every self-check answers, in one voice: ``Right: <why>`` or ``Not yet: <hint>``.
+"""How every self-check answers, in one voice: ``Right: <why>``, ``Not yet: <hint>`` (a wrong
+answer) or ``No answer yet: <what to fill in>`` (the placeholder ``None`` untouched, or a function
+whose body still returns None: the same words for value and function exercises).
 
 A check calls the student's code safely (``call_student``), compares numbers with a tolerance
 (``is_close``: Python floats, NumPy and tensor scalars alike), refuses the library shortcut
@@ -28,16 +30,30 @@ def right(why: str) -> bool:
     return True
 
 
+class NoAnswer(str):
+    """A hint from ``call_student`` for a function that returned None: no answer yet, not a
+    wrong one. ``not_yet`` prints it in the "No answer yet" voice."""
+
+
 def not_yet(hint: str) -> bool:
-    """Print ``Not yet: <hint>`` (a hint that points at the mistake); return False."""
+    """Print ``Not yet: <hint>`` (a hint that points at the mistake); return False. A
+    ``NoAnswer`` hint (the student's function returned None) prints as ``no_answer_yet``."""
+    if isinstance(hint, NoAnswer):
+        return no_answer_yet(str(hint))
     print(f"Not yet: {hint}")
+    return False
+
+
+def no_answer_yet(what: str) -> bool:
+    """Print ``No answer yet: <what to do>, then run the cell again.``; return False."""
+    print(f"No answer yet: {what.rstrip('. ')}, then run the cell again.")
     return False
 
 
 def unanswered(answer: object, what: str) -> bool:
     """True (and say what to fill in) while the exercise's placeholder ``None`` is untouched."""
     if answer is None:
-        print(f"No answer yet: replace None with {what}, then run the cell again.")
+        no_answer_yet(f"replace None with {what}")
         return True
     return False
 
@@ -89,12 +105,12 @@ def call_student(
     none_hint: str = "write its body.",
 ) -> torch.Tensor | str:
     """``fn(*args)`` as a tensor of ``dtype``, or a hint (a str) saying what went wrong: it
-    raised (a ``ShortcutError`` says which library function it called), returned None, or
-    returned something that is no tensor."""
+    raised (a ``ShortcutError`` says which library function it called), returned None (a
+    ``NoAnswer``, printed as "No answer yet"), or returned something that is no tensor."""
     try:
         got = fn(*args)
-        if got is None:
-            return f"your function returns None: {none_hint}"
+        if got is None:  # an empty body: no answer yet (not_yet prints it in that voice)
+            return NoAnswer(f"your function returns None; {none_hint}")
         return torch.as_tensor(got, dtype=dtype)
     except ShortcutError as err:
         return str(err)
