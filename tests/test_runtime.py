@@ -137,3 +137,27 @@ def test_cpu_name_is_the_model_name_benchmarks_record():
 
     name = cpu_name()
     assert isinstance(name, str) and name.strip() == name and name
+
+
+def test_bf16_probe_is_a_bool_and_false_where_the_check_is_missing(monkeypatch):
+    from vaelib import runtime
+
+    assert isinstance(runtime.bf16_matmul_supported("cpu"), bool)
+    assert runtime.bf16_matmul_supported("meta") is False
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
+
+    def missing():
+        raise RuntimeError("no such op")
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", missing, raising=False)
+    assert runtime.bf16_matmul_supported("cpu") is False  # the fallback: no bf16
+
+
+def test_bf16_speedup_is_a_measured_ratio_and_zero_without_bf16(monkeypatch):
+    from vaelib import runtime
+
+    speedup = runtime.bf16_matmul_speedup("cpu", (8, 16, 8), 1)
+    assert speedup >= 0 and (speedup > 0) == runtime.bf16_matmul_supported("cpu")
+    monkeypatch.setattr(runtime, "bf16_matmul_supported", lambda device="cpu": False)
+    assert runtime.bf16_matmul_speedup("cpu", (8, 16, 4), 1) == 0.0
+    assert runtime.bf16_matmul_speedup("meta") == 0.0

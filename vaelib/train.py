@@ -29,7 +29,7 @@ from vaelib.data import DeviceLoader, load_dataset
 from vaelib.losses import negative_elbo
 from vaelib.models import VAE, Autoencoder, ConvVAE
 from vaelib.reparam import reparameterize
-from vaelib.runtime import fast_mode
+from vaelib.runtime import bf16_matmul_speedup, fast_mode
 
 __all__ = ["CheckpointError", "checkpoint_path", "load_checkpoint", "save_checkpoint", "train"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -139,12 +139,17 @@ def fast_adam(model: nn.Module, lr: float = 1e-3) -> torch.optim.Adam:
     return torch.optim.Adam(model.parameters(), lr=lr, fused=fused)
 
 
+AMP_MIN_SPEEDUP = 1.25  # bf16 autocast only where its matrix products are this much faster
+
+
 def default_amp(device: str | torch.device) -> bool:
-    """Whether training uses bfloat16 autocast by default: on CPUs with native bf16 matrix
-    instructions (AVX512-BF16 or AMX), where it measured faster with no loss of model quality
+    """Whether training uses bfloat16 autocast by default: on CPUs whose bf16 matrix product
+    measures at least ``AMP_MIN_SPEEDUP`` times the float32 rate at the MLP VAE's shape
+    (``runtime.bf16_matmul_speedup``: about 2x on AMD Zen 4 with AVX512-BF16, 0.5x on an
+    AVX512-BF16 Xeon without AMX), where bf16 training measured no loss of model quality
     (docs/benchmarks.md); off elsewhere (GPUs: not measured yet)."""
     device = torch.device(device)
-    return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return device.type == "cpu" and bf16_matmul_speedup("cpu") >= AMP_MIN_SPEEDUP
 
 
 def _checked_epoch_sums(
