@@ -112,3 +112,23 @@ def test_checkpoints_are_the_files_train_writes(tmp_path):
 def test_what_cannot_stack_is_refused(models, loss_fns, match):
     with pytest.raises(ValueError, match=match):
         stacked.train_many(models, _batches(1), loss_fns, epochs=1, progress=False)
+
+
+def test_train_or_load_many_stacks_and_saves_what_train_or_load_loads(monkeypatch, capsys):
+    tiny = T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1)
+    for name in ("tiny_a", "tiny_b", "tiny_alone"):
+        monkeypatch.setitem(T.RECIPES, name, tiny)
+    monkeypatch.setitem(T.RECIPES, "tiny_ae", T.Recipe("ae", latent_dim=2, epochs=1, fast_epochs=1))
+    out = T.train_or_load_many(["tiny_a", "tiny_b", "tiny_ae"], progress=False)
+    assert list(out) == ["tiny_a", "tiny_b", "tiny_ae"]
+    model, history = out["tiny_a"]
+    assert isinstance(model, VAE) and not model.training and len(history["loss"]) == 1
+    alone, alone_history = T.train_or_load("tiny_alone", progress=False)
+    assert history["loss"] == pytest.approx(alone_history["loss"], rel=1e-5)
+    _close(alone, model, lr=1e-3, steps=len(history["loss"]) * 24)
+    capsys.readouterr()
+    again, history2 = T.train_or_load("tiny_b", progress=False)  # the stack's checkpoint
+    assert "loaded" in capsys.readouterr().out and history2 == out["tiny_b"][1]
+    assert torch.equal(again.mu_head.weight, out["tiny_b"][0].mu_head.weight)
+    with pytest.raises(ValueError, match="no recipe"):
+        T.train_or_load_many(["tiny_a", "nope"])

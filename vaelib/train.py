@@ -255,3 +255,60 @@ def train_or_load(
         meta={"recipe": asdict(recipe), "seed": seed}, progress=progress, desc=name,
     )  # fmt: skip
     return model, history
+
+
+# Recipe fields that only weigh the loss: recipes that differ only in these train as one stack.
+LOSS_WEIGHT_FIELDS = frozenset({"beta", "free_bits", "warmup_epochs", "warmup_steps"})
+
+
+def train_or_load_many(
+    names: list[str], device: str | torch.device = "cpu", *, seed: int = 0, progress: bool = True
+) -> dict[str, tuple[nn.Module, History]]:
+    """``{name: train_or_load(name, device, seed=seed)}`` for each name, faster: recipes that
+    differ only in their loss weights (``LOSS_WEIGHT_FIELDS``) and whose models stack (MLP VAEs,
+    autoencoders) train together as one stacked model (``vaelib.stacked.train_many``: each model
+    ends where it ends alone, to float rounding). Each model gets the checkpoint and history that
+    ``train_or_load`` gives it (the same file and meta: either function loads the other's).
+    """
+    from vaelib import stacked
+
+    unknown = [name for name in names if name not in RECIPES]
+    if unknown:
+        raise ValueError(f"names {unknown} have no recipe: use names from {sorted(RECIPES)}.")
+    groups: dict[tuple, list[str]] = {}
+    for name in dict.fromkeys(names):
+        shared = {k: v for k, v in asdict(RECIPES[name]).items() if k not in LOSS_WEIGHT_FIELDS}
+        groups.setdefault(tuple(sorted(shared.items())), []).append(name)
+    out: dict[str, tuple[nn.Module, History]] = {}
+    for group in groups.values():
+        built, states = [], []
+        for name in group:
+            torch.manual_seed(seed)  # as train_or_load: the same initial weights, noise stream
+            model, loss_fn = build_model(RECIPES[name])
+            built.append((model.to(device), loss_fn))
+            device_ = torch.device(device)
+            cuda = device_.type == "cuda"
+            states.append(torch.cuda.get_rng_state(device_) if cuda else torch.get_rng_state())
+        models, loss_fns = [m for m, _ in built], [f for _, f in built]
+        try:
+            [stacked.loss_weights(f) for f in loss_fns]
+            stackable = len(group) > 1 and stacked.stackable(models)
+        except ValueError:
+            stackable = False
+        if not stackable:
+            out.update({name: train_or_load(name, device, seed=seed, progress=progress)
+                        for name in group})  # fmt: skip
+            continue
+        recipe = RECIPES[group[0]]
+        images, _ = load_dataset(recipe.dataset, "train")
+        loader = DeviceLoader(
+            images, recipe.batch_size, device=device, seed=seed, binarize=recipe.binarize
+        )
+        histories = stacked.train_many(
+            models, loader, loss_fns, epochs=recipe.fast_epochs if fast_mode() else recipe.epochs,
+            lr=recipe.lr, checkpoints=[checkpoint_path(name) for name in group],
+            metas=[{"recipe": asdict(RECIPES[name]), "seed": seed} for name in group],
+            rng_states=states, progress=progress, desc=f"{len(group)} stacked: {group[0]}, ...",
+        )  # fmt: skip
+        out.update({name: (m, h) for name, m, h in zip(group, models, histories, strict=True)})
+    return {name: out[name] for name in names}
