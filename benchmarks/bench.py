@@ -43,6 +43,9 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_map
+from torch.utils.flop_counter import FlopCounterMode
 
 from vaelib import train as T
 from vaelib.data import DeviceLoader, find_files, load_dataset
@@ -150,14 +153,99 @@ def time_floor(
     if recipe.binarize:
         x = torch.bernoulli(x)
     steps = epochs * -(-images.shape[0] // recipe.batch_size)
+    step = _step_fn(model, loss_fn, optimizer, x, amp)
     clock = _Clock(device)
     for _ in range(steps):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        step()
+    return clock.per_epoch(epochs)
+
+
+# The matrix products and convolutions of a step (forward and backward): what its FLOPs are.
+_aten = torch.ops.aten
+GEMM_OPS = frozenset({
+    _aten.mm.default, _aten.addmm.default, _aten.bmm.default, _aten.baddbmm.default,
+    _aten.convolution.default, _aten.convolution_backward.default,
+})  # fmt: skip
+
+
+class _TensorSpec(tuple):
+    """A recorded tensor argument: (shape, stride); replayed with fresh numbers."""
+
+
+class _RecordGemms(TorchDispatchMode):
+    """Records every matrix product and convolution a block of code runs (forward and backward,
+    below autograd and autocast): the op and its arguments, tensors as shape and stride."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in GEMM_OPS:
+
+            def spec(a):
+                return _TensorSpec((tuple(a.shape), a.stride())) if torch.is_tensor(a) else a
+
+            self.calls.append((func, tree_map(spec, args), tree_map(spec, kwargs)))
+        return func(*args, **kwargs)
+
+
+def _step_fn(model: nn.Module, loss_fn: Callable, optimizer, x: torch.Tensor, amp: bool):
+    """One training step as the loop runs it (forward under autocast, backward, optimizer)."""
+
+    def step() -> None:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
             terms = loss_fn(model, x)
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         optimizer.step()
-    return clock.per_epoch(epochs)
+
+    return step
+
+
+def step_gemms(
+    recipe: T.Recipe, images: torch.Tensor, device: torch.device, seed: int, amp: bool
+) -> tuple[int, Callable[[torch.dtype], Callable[[], None]]]:
+    """The step's FLOPs (``torch.utils.flop_counter``: matrix products and convolutions, forward
+    and backward) and a maker ``replay(dtype)`` of a function that runs the step's matrix
+    products and convolutions alone, at the step's shapes and strides, in ``dtype``."""
+    model, loss_fn = _fresh(recipe, device, seed)
+    x = DeviceLoader(images[: recipe.batch_size], recipe.batch_size, device=device).x
+    step = _step_fn(model, loss_fn, T.fast_adam(model, recipe.lr), x, amp)
+    step()  # the optimizer's state exists: the counted step is a steady one
+    with FlopCounterMode(display=False) as counter:
+        step()
+    recorder = _RecordGemms()
+    with recorder:
+        step()
+
+    def replay(dtype: torch.dtype) -> Callable[[], None]:
+        def make(a):
+            if not isinstance(a, _TensorSpec):
+                return a
+            shape, stride = a
+            size = 1 + sum((n - 1) * s for n, s in zip(shape, stride, strict=True) if n > 0)
+            return torch.randn(size, device=device, dtype=dtype).as_strided(shape, stride)
+
+        calls = [(f, tree_map(make, args), tree_map(make, kw)) for f, args, kw in recorder.calls]
+
+        def run() -> None:
+            for func, args, kwargs in calls:
+                func(*args, **kwargs)
+
+        return run
+
+    return counter.get_total_flops(), replay
+
+
+def time_gemms(run: Callable[[], None], device: torch.device, steps: int) -> tuple[float, float]:
+    """(wall, CPU) seconds per step of ``run`` (a step's matrix products), over ``steps``."""
+    run()  # warm: oneDNN builds its kernels on the first call
+    clock = _Clock(device)
+    for _ in range(steps):
+        run()
+    return clock.per_epoch(steps)
 
 
 def time_usual(
@@ -219,11 +307,19 @@ def bench_model(
     recipe = T.RECIPES[name]
     images, _ = load_dataset(recipe.dataset, "train", fast=False)
     images = images[:limit]
-    runs: dict[str, list[tuple[float, float]]] = {"loop": [], "floor": [], "usual": []}
+    steps = -(-images.shape[0] // recipe.batch_size)
+    flops, replay = step_gemms(recipe, images, device, seed, amp)
+    gemm_runs = {"bfloat16": replay(torch.bfloat16), "float32": replay(torch.float32)}
+    runs: dict[str, list[tuple[float, float]]] = {
+        "loop": [], "floor": [], "usual": [], "bfloat16": [], "float32": []
+    }  # fmt: skip
     for _ in range(repeats):
         model, seconds = time_loop(recipe, images, device, epochs, seed, amp, compile_mode)
         runs["loop"].append(seconds)
         runs["floor"].append(time_floor(recipe, images, device, epochs, seed, amp, compile_mode))
+        for dtype, run in gemm_runs.items():  # s/step, timed over up to 100 steps, as s/epoch
+            wall, cpu = time_gemms(run, device, min(steps * epochs, 100))
+            runs[dtype].append((wall * steps, cpu * steps))
         if usual:
             usual_model, seconds = time_usual(recipe, device, epochs, seed, limit)
             runs["usual"].append(seconds)
@@ -256,6 +352,7 @@ def bench_model(
     result["loop_over_floor_cpu"] = (
         result["loop"]["cpu_seconds_per_epoch"] / result["floor"]["cpu_seconds_per_epoch"]
     )
+    result.update(_gemm_fields(runs, flops, steps))
     if usual:
         result["usual"] = {
             "pipeline": "torchvision FashionMNIST + ToTensor + DataLoader(num_workers=0) + .to, "
@@ -267,6 +364,38 @@ def bench_model(
             result["usual"]["seconds_per_epoch"] / result["loop"]["seconds_per_epoch"]
         )
     return result
+
+
+def _gemm_fields(runs: dict, flops: int, steps: int) -> dict:
+    """The step's FLOPs, the machine's matrix-product rate at the step's shapes (bf16 and fp32),
+    and the loop against the time of the step's matrix products alone at the faster rate."""
+    epoch_flops = flops * steps
+    gemm = {}
+    for dtype in ("bfloat16", "float32"):
+        best = min(wall for wall, _ in runs[dtype])
+        gemm[dtype] = {
+            "seconds_per_epoch": best,
+            "cpu_seconds_per_epoch": min(cpu for _, cpu in runs[dtype]),
+            "runs": [wall for wall, _ in runs[dtype]],
+            "gflop_per_second": epoch_flops / best / 1e9,
+        }
+    fastest = min(gemm, key=lambda d: gemm[d]["seconds_per_epoch"])
+    loop = min(wall for wall, _ in runs["loop"])
+    # Each repeat's loop over the same repeat's matrix products (timed next to each other).
+    paired = sorted(
+        lw / min(runs["bfloat16"][i][0], runs["float32"][i][0])
+        for i, (lw, _) in enumerate(runs["loop"])
+    )
+    return {
+        "flops_per_step": flops,
+        "flops_per_epoch": epoch_flops,
+        "achieved_gflop_per_second": epoch_flops / loop / 1e9,
+        "gemm": {**gemm, "fastest": fastest},
+        "loop_over_gemm": loop / gemm[fastest]["seconds_per_epoch"],
+        "loop_over_gemm_cpu": min(c for _, c in runs["loop"])
+        / gemm[fastest]["cpu_seconds_per_epoch"],
+        "loop_over_gemm_paired_median": paired[len(paired) // 2],
+    }
 
 
 def _best_of(fn: Callable[[], object], repeats: int, device: torch.device) -> dict:
@@ -377,6 +506,15 @@ def summary(result: dict) -> str:
             f"{r['floor']['seconds_per_epoch']:.2f} s/epoch, loop/floor "
             f"{r['loop_over_floor']:.2f} (target <= 1.25; CPU time {r['loop_over_floor_cpu']:.2f}); "
             f"test loss {r['loop']['test_loss']:.2f}"
+        )
+        g = r["gemm"]
+        lines.append(
+            f"{name}: {r['flops_per_step'] / 1e6:.0f} MFLOP/step, loop "
+            f"{r['achieved_gflop_per_second']:.0f} GFLOP/s; matmuls alone at the step's shapes "
+            f"bf16 {g['bfloat16']['gflop_per_second']:.0f}, fp32 "
+            f"{g['float32']['gflop_per_second']:.0f} GFLOP/s; loop/gemm "
+            f"{r['loop_over_gemm']:.2f} (target <= 1.5; CPU time {r['loop_over_gemm_cpu']:.2f}, "
+            f"paired median {r['loop_over_gemm_paired_median']:.2f})"
         )
         if "usual" in r:
             lines.append(

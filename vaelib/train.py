@@ -26,7 +26,7 @@ from vaelib.checkpoint import (
 from vaelib.data import DeviceLoader, load_dataset
 from vaelib.losses import ELBOLoss, ae_loss, vae_loss
 from vaelib.models import VAE, Autoencoder, ConvVAE
-from vaelib.runtime import bf16_matmul_supported, fast_mode
+from vaelib.runtime import bf16_matmul_speedup, fast_mode
 
 LossFn = Callable[[nn.Module, torch.Tensor], dict[str, torch.Tensor]]
 History = dict[str, list[float]]
@@ -120,12 +120,17 @@ def fast_adam(model: nn.Module, lr: float = 1e-3) -> torch.optim.Adam:
     return torch.optim.Adam(model.parameters(), lr=lr, fused=fused)
 
 
+AMP_MIN_SPEEDUP = 1.25  # bf16 autocast only where its matrix products are this much faster
+
+
 def default_amp(device: str | torch.device) -> bool:
-    """Whether training uses bfloat16 autocast by default: on CPUs with native bf16 matrix
-    instructions (AVX512-BF16 or AMX), where it measured faster with no loss of model quality
+    """Whether training uses bfloat16 autocast by default: on CPUs whose bf16 matrix product
+    measures at least ``AMP_MIN_SPEEDUP`` times the float32 rate at the MLP VAE's shape
+    (``runtime.bf16_matmul_speedup``: about 2x on AMD Zen 4 with AVX512-BF16, 0.5x on an
+    AVX512-BF16 Xeon without AMX), where bf16 training measured no loss of model quality
     (docs/benchmarks.md); off elsewhere (GPUs: not measured yet)."""
     device = torch.device(device)
-    return device.type == "cpu" and bf16_matmul_supported()
+    return device.type == "cpu" and bf16_matmul_speedup("cpu") >= AMP_MIN_SPEEDUP
 
 
 def _checked_epoch_sums(
@@ -319,3 +324,66 @@ def train_or_load(
         meta=meta, progress=progress, desc=name,
     )  # fmt: skip
     return model, history
+
+
+# Recipe fields that only weigh the loss: recipes that differ only in these train as one stack.
+LOSS_WEIGHT_FIELDS = frozenset({"beta", "free_bits", "warmup_fraction"})
+
+
+def train_or_load_many(
+    names: list[str], device: str | torch.device = "cpu", *, seed: int = 0, progress: bool = True
+) -> dict[str, tuple[nn.Module, History]]:
+    """``{name: train_or_load(name, device, seed=seed)}`` for each name, faster: recipes that
+    differ only in their loss weights (``LOSS_WEIGHT_FIELDS``) and whose models stack (MLP VAEs,
+    autoencoders) train together as one stacked model (``vaelib.stacked.train_many``: each model
+    ends where it ends alone, to float rounding). Each model gets the checkpoint and history that
+    ``train_or_load`` gives it (the same file and meta: either function loads the other's).
+    """
+    from vaelib import stacked
+
+    unknown = [name for name in names if name not in RECIPES]
+    if unknown:
+        raise ValueError(f"names {unknown} have no recipe: use names from {sorted(RECIPES)}.")
+    groups: dict[tuple, list[str]] = {}
+    for name in dict.fromkeys(names):
+        shared = {k: v for k, v in asdict(RECIPES[name]).items() if k not in LOSS_WEIGHT_FIELDS}
+        groups.setdefault(tuple(sorted(shared.items())), []).append(name)
+    out: dict[str, tuple[nn.Module, History]] = {}
+    for group in groups.values():
+        recipe = RECIPES[group[0]]
+        if recipe.prior is not None:  # a learned prior is a module of its own model: alone
+            out.update({name: train_or_load(name, device, seed=seed, progress=progress)
+                        for name in group})  # fmt: skip
+            continue
+        images, _ = load_dataset(recipe.dataset, "train")
+        loader = DeviceLoader(
+            images, recipe.batch_size, device=device, seed=seed, binarize=recipe.binarize
+        )
+        epochs = recipe.fast_epochs if fast_mode() else recipe.epochs
+        built, states = [], []
+        for name in group:
+            torch.manual_seed(seed)  # as train_or_load: the same initial weights, noise stream
+            warmup_steps = int(RECIPES[name].warmup_fraction * epochs * len(loader))
+            model, loss_fn = build_model(RECIPES[name], warmup_steps=warmup_steps)
+            built.append((model.to(device), loss_fn))
+            device_ = torch.device(device)
+            cuda = device_.type == "cuda"
+            states.append(torch.cuda.get_rng_state(device_) if cuda else torch.get_rng_state())
+        models, loss_fns = [m for m, _ in built], [f for _, f in built]
+        try:
+            [stacked.loss_weights(f) for f in loss_fns]
+            stackable = len(group) > 1 and stacked.stackable(models)
+        except ValueError:
+            stackable = False
+        if not stackable:
+            out.update({name: train_or_load(name, device, seed=seed, progress=progress)
+                        for name in group})  # fmt: skip
+            continue
+        histories = stacked.train_many(
+            models, loader, loss_fns, epochs=epochs,
+            lr=recipe.lr, checkpoints=[checkpoint_path(name) for name in group],
+            metas=[{"recipe": asdict(RECIPES[name]), "seed": seed} for name in group],
+            rng_states=states, progress=progress, desc=f"{len(group)} stacked: {group[0]}, ...",
+        )  # fmt: skip
+        out.update({name: (m, h) for name, m, h in zip(group, models, histories, strict=True)})
+    return {name: out[name] for name in names}
