@@ -135,6 +135,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 slides: node_modules/.package-lock.json
 	node_modules/.bin/marp slides/vae.md -o slides/vae.html $(MARP_FLAGS)
 
+# The deck as a file, rendered only when it is older than its sources (make site uses it).
+slides/vae.html: node_modules/.package-lock.json slides/vae.md slides/beam.css $(wildcard pics/*/*.png)
+	node_modules/.bin/marp slides/vae.md -o slides/vae.html $(MARP_FLAGS)
+
 slides-pdf: node_modules/.package-lock.json
 	@test -n "$(CHROMIUM)" || { echo "make slides-pdf needs Chromium (Debian: apt-get install chromium)"; exit 1; }
 	node_modules/.bin/marp slides/vae.md --pdf --browser-path "$(CHROMIUM)" -o slides/vae.pdf $(MARP_FLAGS)
@@ -154,7 +158,7 @@ $(SITE_STAMP): | $(STAMP)
 	$(BIN)/python -m pip install --progress-bar off -r site/requirements.txt
 	touch "$@"
 
-site: venv $(SITE_STAMP) slides
+site: venv $(SITE_STAMP) slides/vae.html
 	$(BIN)/python site/build.py --notebooks "$(SITE_NOTEBOOKS)" --out "$(SITE_OUT)"
 
 clean:

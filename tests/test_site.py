@@ -74,6 +74,15 @@ def open_page(browser, url: str):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+
+    def loopback_only(route):  # the site must need nothing from the network
+        if urllib.parse.urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            errors.append(f"fetched from the network: {route.request.url}")
+            route.abort()
+
+    page.route("**/*", loopback_only)
     page.goto(url, wait_until="load")
     return page, errors
 

@@ -1,0 +1,180 @@
+"""Launching the course elsewhere: the lessons' Colab install lines, the badges, binder/.
+
+Nothing here reaches Colab or Binder (they are not reachable from a test machine); what runs:
+- every lesson starts with the badges and the install lines tools/launch.py writes;
+- those lines, executed with a mocked ``find_spec`` and ``subprocess.run``: where ``vaelib`` is
+  missing (Colab) they pip-install the course from CITATION.cff's repository, and where it
+  imports (a clone, ``make lab``, nbval, Binder) they run nothing;
+- on such an install, the data comes through torchvision's download (mocked);
+- binder/: its requirements resolve from the package index in a fresh venv (``pip install
+  --dry-run``), its apt.txt installs with apt (``apt-get install --dry-run``), its postBuild
+  installs this clone's vaelib and finds the data;
+- README's badges and site link use the repository that CITATION.cff names.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from _lab import ROOT, in_ci
+
+sys.path.insert(0, str(ROOT / "tools"))
+import launch  # noqa: E402
+
+REPOSITORY = launch.repository_url()
+
+
+def run_setup_lines(monkeypatch, vaelib_found: bool) -> list:
+    """Execute the setup cell's install lines with find_spec and subprocess.run mocked."""
+    calls = []
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        if name == "vaelib":
+            return real_find_spec(name) if vaelib_found else None
+        return real_find_spec(name, *args, **kwargs)
+
+    def run(args, **kwargs):
+        calls.append((args, kwargs))
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(subprocess, "run", run)
+    exec(compile(launch.setup_lines(REPOSITORY), "<setup cell>", "exec"), {})
+    return calls
+
+
+def test_every_lesson_has_its_badges_and_the_install_lines():
+    problems = [p for path in launch.lessons() for p in launch.problems(path, REPOSITORY)]
+    assert problems == [], "\n".join(problems) + "\nrun: python tools/launch.py"
+    assert len(launch.lessons()) >= 8
+
+
+def test_setup_lines_install_the_course_where_vaelib_is_missing(monkeypatch):
+    calls = run_setup_lines(monkeypatch, vaelib_found=False)
+    assert calls == [
+        ([sys.executable, "-m", "pip", "install", "-q", f"git+{REPOSITORY}"], {"check": True})
+    ]
+
+
+def test_setup_lines_do_nothing_where_vaelib_imports(monkeypatch):
+    assert importlib.util.find_spec("vaelib") is not None  # this clone, as in make lab and nbval
+    assert run_setup_lines(monkeypatch, vaelib_found=True) == []
+
+
+def test_a_fresh_install_downloads_the_data_through_torchvision(monkeypatch, tmp_path):
+    """Colab: vaelib in site-packages, no data anywhere: load_dataset asks torchvision."""
+    from torchvision import datasets
+
+    from vaelib import data
+
+    calls = []
+
+    def fake_fashion_mnist(root, train, download):  # torchvision.datasets.FashionMNIST
+        calls.append((Path(root), train, download))
+
+    monkeypatch.setattr(data, "REPO_ROOT", tmp_path / "site-packages")
+    monkeypatch.setitem(data.SYSTEM_DIRS, "fashion-mnist", str(tmp_path / "no-system-data"))
+    monkeypatch.delenv("VAELIB_DATA", raising=False)
+    monkeypatch.setenv("VAELIB_NO_DOWNLOAD", "0")
+    monkeypatch.setattr(data, "_network_allows", lambda *a, **k: True)
+    monkeypatch.setattr(datasets, "FashionMNIST", fake_fashion_mnist)
+    with pytest.raises(FileNotFoundError):  # the fake downloads nothing
+        data.load_dataset("fashion-mnist", "test")
+    target = tmp_path / "site-packages" / "data"
+    assert calls == [(target, True, True), (target, False, True)]
+
+
+def test_the_badges_and_the_install_lines_name_one_repository(tmp_path):
+    nb = tmp_path / "01_x.ipynb"
+    cells = [
+        nbformat.v4.new_markdown_cell("# Lesson 01: x\n\nText."),
+        nbformat.v4.new_code_cell("import torch\n\nimport vaelib"),
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), nb)
+    assert launch.apply(nb, REPOSITORY) and not launch.apply(nb, REPOSITORY)  # idempotent
+    assert launch.problems(nb, REPOSITORY) == []
+    moved = "https://github.com/someone/elsewhere"
+    assert launch.apply(nb, moved) and launch.problems(nb, moved) == []
+    got = nbformat.read(nb, as_version=4)
+    assert got.cells[0].source.count("[![Open in Colab]") == 1 and REPOSITORY not in str(got)
+    assert got.cells[1].source.endswith("\nimport torch\n\nimport vaelib")
+    assert got.cells[0].source.startswith("# Lesson 01: x\n\n[![Open in Colab]")
+    bad = tmp_path / "CITATION.cff"
+    bad.write_text("title: x\n")
+    with pytest.raises(ValueError, match="repository-code"):
+        launch.repository_url(bad)
+
+
+def test_readme_links_the_site_and_the_launch_badges():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    owner, repo = launch.slug(REPOSITORY).split("/")
+    assert f"https://{owner}.github.io/{repo}/" in readme
+    assert launch.binder_url(REPOSITORY) in readme and launch.BINDER_BADGE in readme
+    assert f"https://colab.research.google.com/github/{owner}/{repo}" in readme
+    citation = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    assert f'url: "https://{owner}.github.io/{repo}/"' in citation
+
+
+def requirement_lines(path: Path) -> list[str]:
+    return [
+        line.split("#")[0].strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.split("#")[0].strip()
+    ]
+
+
+def test_binder_requirements_resolve_in_a_fresh_venv(tmp_path):
+    """``pip install --dry-run`` of binder/requirements.txt into a new, empty venv. The line
+    naming PyTorch's CPU wheel index is left out (only PyPI is reachable from here)."""
+    lines = requirement_lines(ROOT / "binder" / "requirements.txt")
+    names = [line for line in lines if not line.startswith("-")]
+    assert {"torch>=2.4", "torchvision>=0.19", "jupyterlab>=4.2", "ipywidgets>=8.1"} <= set(names)
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("\n".join(names) + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(tmp_path / "venv" / "bin" / "python"),
+         "install", "--dry-run", "--quiet", "--report", str(tmp_path / "report.json"),
+         "-r", str(reqs)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    installed = {
+        item["metadata"]["name"].lower()
+        for item in json.loads((tmp_path / "report.json").read_text())["install"]
+    }
+    assert {"torch", "torchvision", "jupyterlab", "matplotlib", "scikit-learn"} <= installed
+
+
+def test_binder_apt_packages_install_with_apt():
+    packages = requirement_lines(ROOT / "binder" / "apt.txt")
+    assert "dataset-fashion-mnist" in packages
+    if shutil.which("apt-get") is None:
+        if in_ci():
+            pytest.fail("CI=true but apt-get is missing: CI runs on Debian")
+        pytest.skip("apt-get is missing (not Debian or Ubuntu)")
+    proc = subprocess.run(
+        ["apt-get", "install", "--dry-run", "--no-install-recommends", *packages],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, (
+        proc.stdout[-2000:] + proc.stderr[-2000:] + "\n(apt-get update first if no list is there)"
+    )
+
+
+def test_binder_post_build_installs_vaelib_and_finds_the_data():
+    post = ROOT / "binder" / "postBuild"
+    assert post.stat().st_mode & 0o111, "binder/postBuild must be executable"
+    assert subprocess.run(["bash", "-n", str(post)]).returncode == 0
+    text = post.read_text(encoding="utf-8")
+    assert "pip install --no-deps -e ." in text and "load_dataset" in text
