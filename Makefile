@@ -96,10 +96,10 @@ test: venv data lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider; \
 	rc=$$?; rm -rf $$tmp; exit $$rc
 
-# The unit tests without the JupyterLab and browser tests (those start servers and a browser).
+# The unit tests without the JupyterLab, browser and website tests (servers, a browser, a build).
 unit: venv
 	VAELIB_FAST=1 VAELIB_PICS=$$(mktemp -d) $(BIN)/python -m pytest tests -p no:cacheprovider \
-	  --ignore=tests/test_lab.py --ignore=tests/test_browser.py
+	  --ignore=tests/test_lab.py --ignore=tests/test_browser.py --ignore=tests/test_site.py
 
 # Full mode, in place, in lesson order (lesson 07 reuses the checkpoints of 01 and 06). The only
 # target that writes the tracked pics/ (VAELIB_PICS); never headless, so the images stay in the
