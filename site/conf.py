@@ -25,6 +25,7 @@ templates_path = ["_templates"]
 html_static_path = ["_static"]
 html_extra_path = ["_extra"]  # the rendered deck (slides/vae.html) and the pics/ it shows
 html_css_files = ["site.css"]
+html_js_files = [("search-excerpts.js", {"defer": "defer", "priority": 900})]  # after searchtools
 html_title = "vae-course: Variational Autoencoders, executable"
 html_last_updated_fmt = None
 html_copy_source = False  # the launch buttons open the repository's notebook, not a copy
