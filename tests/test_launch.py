@@ -3,9 +3,9 @@
 Nothing here reaches Colab or Binder (they are not reachable from a test machine); what runs:
 - every lesson starts with the badges and the install lines tools/launch.py writes;
 - those lines, executed with a mocked ``find_spec`` and ``subprocess.run``: where ``vaelib`` is
-  missing (Colab) they pip-install the course from CITATION.cff's repository, and where it
-  imports (a clone, ``make lab``, nbval, Binder) they run nothing;
-- on such an install, the data comes through torchvision's download (mocked);
+  missing (Colab) they clone CITATION.cff's repository and pip-install it (editable), and where
+  it imports (a clone, ``make lab``, nbval, Binder) they run nothing;
+- in such a clone, the data comes through torchvision's download (mocked);
 - binder/: its requirements resolve from the package index in a fresh venv (``pip install
   --dry-run``), its apt.txt installs with apt (``apt-get install --dry-run``), its postBuild
   installs this clone's vaelib and finds the data;
@@ -32,8 +32,9 @@ import launch  # noqa: E402
 REPOSITORY = launch.repository_url()
 
 
-def run_setup_lines(monkeypatch, vaelib_found: bool) -> list:
-    """Execute the setup cell's install lines with find_spec and subprocess.run mocked."""
+def run_setup_lines(monkeypatch, tmp_path, vaelib_found: bool) -> list:
+    """Execute the setup cell's first lines in ``tmp_path`` (a notebook's folder) with
+    find_spec and subprocess.run mocked; return the commands they ran."""
     calls = []
     real_find_spec = importlib.util.find_spec
 
@@ -46,6 +47,8 @@ def run_setup_lines(monkeypatch, vaelib_found: bool) -> list:
         calls.append((args, kwargs))
         return subprocess.CompletedProcess(args, 0)
 
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the lines insert the clone: undone after
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     monkeypatch.setattr(subprocess, "run", run)
     exec(compile(launch.setup_lines(REPOSITORY), "<setup cell>", "exec"), {})
@@ -58,20 +61,33 @@ def test_every_lesson_has_its_badges_and_the_install_lines():
     assert len(launch.lessons()) >= 8
 
 
-def test_setup_lines_install_the_course_where_vaelib_is_missing(monkeypatch):
-    calls = run_setup_lines(monkeypatch, vaelib_found=False)
+def test_setup_lines_install_the_course_where_vaelib_is_missing(monkeypatch, tmp_path):
+    """Colab: no vaelib. The lines clone the repository beside the notebook, install it
+    (editable) and put the clone first on the kernel's path, so ``import vaelib`` works at once."""
+    calls = run_setup_lines(monkeypatch, tmp_path, vaelib_found=False)
     assert calls == [
-        ([sys.executable, "-m", "pip", "install", "-q", f"git+{REPOSITORY}"], {"check": True})
+        (["git", "clone", "-q", "--depth", "1", REPOSITORY, "vae-course"], {"check": True}),
+        ([sys.executable, "-m", "pip", "install", "-q", "-e", "vae-course"], {"check": True}),
     ]
+    assert sys.path[0] == str(tmp_path / "vae-course")
 
 
-def test_setup_lines_do_nothing_where_vaelib_imports(monkeypatch):
+def test_setup_lines_after_a_kernel_restart_reuse_the_clone(monkeypatch, tmp_path):
+    (tmp_path / "vae-course").mkdir()  # cloned by an earlier run of the cell
+    calls = run_setup_lines(monkeypatch, tmp_path, vaelib_found=False)
+    assert [args[:2] for args, _ in calls] == [[sys.executable, "-m"]]  # pip only, no clone
+
+
+def test_setup_lines_do_nothing_where_vaelib_imports(monkeypatch, tmp_path):
     assert importlib.util.find_spec("vaelib") is not None  # this clone, as in make lab and nbval
-    assert run_setup_lines(monkeypatch, vaelib_found=True) == []
+    before = list(sys.path)
+    assert run_setup_lines(monkeypatch, tmp_path, vaelib_found=True) == []
+    assert sys.path == before
 
 
 def test_a_fresh_install_downloads_the_data_through_torchvision(monkeypatch, tmp_path):
-    """Colab: vaelib in site-packages, no data anywhere: load_dataset asks torchvision."""
+    """Colab: vaelib from the fresh clone, no data anywhere: load_dataset asks torchvision to
+    download into the clone's data/."""
     from torchvision import datasets
 
     from vaelib import data
@@ -81,7 +97,7 @@ def test_a_fresh_install_downloads_the_data_through_torchvision(monkeypatch, tmp
     def fake_fashion_mnist(root, train, download):  # torchvision.datasets.FashionMNIST
         calls.append((Path(root), train, download))
 
-    monkeypatch.setattr(data, "REPO_ROOT", tmp_path / "site-packages")
+    monkeypatch.setattr(data, "REPO_ROOT", tmp_path / "vae-course")
     monkeypatch.setitem(data.SYSTEM_DIRS, "fashion-mnist", str(tmp_path / "no-system-data"))
     monkeypatch.delenv("VAELIB_DATA", raising=False)
     monkeypatch.setenv("VAELIB_NO_DOWNLOAD", "0")
@@ -89,7 +105,7 @@ def test_a_fresh_install_downloads_the_data_through_torchvision(monkeypatch, tmp
     monkeypatch.setattr(datasets, "FashionMNIST", fake_fashion_mnist)
     with pytest.raises(FileNotFoundError):  # the fake downloads nothing
         data.load_dataset("fashion-mnist", "test")
-    target = tmp_path / "site-packages" / "data"
+    target = tmp_path / "vae-course" / "data"
     assert calls == [(target, True, True), (target, False, True)]
 
 

@@ -10,11 +10,12 @@ it by tests/test_launch.py.
 Each lesson gets, and only these:
 - in its first Markdown cell, one line under the title: the "Open in Colab" and "launch binder"
   badges, linking to that lesson;
-- at the top of its setup cell (the first code cell), ``SETUP_LINES``: where ``vaelib`` cannot
-  be imported (Colab, or any Python without the course) it installs the course from the
-  repository with pip, and does nothing anywhere else. The data then comes as it does for
-  everyone: ``vaelib.data.load_dataset`` reads Fashion-MNIST where it is installed and, where
-  it is not (Colab), downloads it through torchvision.
+- at the top of its setup cell (the first code cell), ``setup_lines``: where ``vaelib`` cannot
+  be imported (Colab, or any Python without the course) they clone the repository into
+  ``vae-course/`` beside the notebook, install it with pip (editable) and put it on the
+  kernel's path; anywhere else they do nothing. The data then comes as it does for everyone:
+  ``vaelib.data.load_dataset`` reads Fashion-MNIST where it is installed and, where it is not
+  (Colab), downloads it through torchvision into the clone's ``data/``.
 The setup cell keeps its own lines below them.
 """
 
@@ -68,16 +69,21 @@ def badge_line(repository: str, notebook: str) -> str:
 
 
 def setup_lines(repository: str) -> str:
-    """The first lines of every setup cell: install the course where vaelib is missing."""
-    return f"""{MARKER} install it first (a no-op where vaelib imports)
+    """The first lines of every setup cell: where vaelib is missing, clone the course and
+    install it (editable, so the clone's data/, docs/ and solutions/ are the course's own),
+    then put the clone on this kernel's path; elsewhere nothing runs."""
+    return f"""{MARKER} fetch it first (a no-op where vaelib imports)
 import importlib.util
+import os
 import subprocess
 import sys
 
 if importlib.util.find_spec("vaelib") is None:
-    COURSE = "git+{repository}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE], check=True)
-    importlib.invalidate_caches()
+    COURSE = "{repository}"
+    if not os.path.isdir("vae-course"):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", COURSE, "vae-course"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "vae-course"], check=True)
+    sys.path.insert(0, os.path.abspath("vae-course"))
 """
 
 
