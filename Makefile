@@ -23,7 +23,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 WORKSPACE ?= work
 WORK := $(if $(filter /%,$(WORKSPACE)),$(WORKSPACE),$(CURDIR)/$(WORKSPACE))
 
-.PHONY: help venv data workspace lab reset test test-under-load unit lint format figures bench course-time slides slides-pdf clean
+.PHONY: help venv data workspace lab reset test test-under-load unit lint format figures bench course-time slides slides-pdf site clean
 
 help:
 	@echo "For students:"
@@ -34,6 +34,7 @@ help:
 	@echo "  make figures      re-run every notebook in full mode, in place: the only thing that writes pics/"
 	@echo "  make slides       render slides/vae.html from slides/vae.md (Node.js + npm)"
 	@echo "  make slides-pdf   the same deck as slides/vae.pdf (needs Chromium)"
+	@echo "  make site         the course website in build/site from the committed notebooks (offline; npm)"
 	@echo "  make unit         the unit tests only (fast mode)"
 	@echo "  make lint         ruff check and ruff format --check"
 	@echo "  make format       ruff format and ruff check --fix"
@@ -108,10 +109,10 @@ UNDER_LOAD_ARGS ?= --runs 3 --busy-per-core 2
 test-under-load: venv data
 	$(BIN)/python benchmarks/suite_under_load.py $(UNDER_LOAD_ARGS)
 
-# The unit tests without the JupyterLab and browser tests (those start servers and a browser).
+# The unit tests without the JupyterLab, browser and website tests (servers, a browser, a build).
 unit: venv
 	VAELIB_FAST=1 VAELIB_PICS=$$(mktemp -d) $(BIN)/python -m pytest tests -p no:cacheprovider \
-	  --ignore=tests/test_lab.py --ignore-glob="tests/test_browser*.py"
+	  --ignore=tests/test_lab.py --ignore-glob="tests/test_browser*.py" --ignore=tests/test_site.py
 
 # Full mode, in place, in lesson order (lesson 07 reuses the checkpoints of 01 and 06). The only
 # target that writes the tracked pics/ (VAELIB_PICS); never headless, so the images stay in the
@@ -147,9 +148,31 @@ node_modules/.package-lock.json: package.json package-lock.json
 slides: node_modules/.package-lock.json
 	node_modules/.bin/marp slides/vae.md -o slides/vae.html $(MARP_FLAGS)
 
+# The deck as a file, rendered only when it is older than its sources (make site uses it).
+slides/vae.html: node_modules/.package-lock.json slides/vae.md slides/beam.css $(wildcard pics/*/*.png)
+	node_modules/.bin/marp slides/vae.md -o slides/vae.html $(MARP_FLAGS)
+
 slides-pdf: node_modules/.package-lock.json
 	@test -n "$(CHROMIUM)" || { echo "make slides-pdf needs Chromium (Debian: apt-get install chromium)"; exit 1; }
 	node_modules/.bin/marp slides/vae.md --pdf --browser-path "$(CHROMIUM)" -o slides/vae.pdf $(MARP_FLAGS)
+
+# The course website: Sphinx + myst-nb + sphinx-book-theme (site/requirements.txt, installed into
+# the shared venv once per hash of that file, so requirements.txt's venv is not rebuilt for it)
+# renders the committed, executed notebooks without running them; MathJax and the deck come from
+# npm. Nothing is fetched at build time or by the pages. SITE_NOTEBOOKS / SITE_OUT change where
+# it reads and writes (build/site-src holds the staged sources).
+SITE_REQ_HASH := $(shell { sha256sum site/requirements.txt 2>/dev/null || shasum -a 256 site/requirements.txt; } | cut -c1-12)
+SITE_STAMP := $(VENV)/.vae-course-site-$(SITE_REQ_HASH)
+SITE_NOTEBOOKS ?= notebooks
+SITE_OUT ?= build/site
+
+$(SITE_STAMP): | $(STAMP)
+	@echo "==> installing the website's packages (site/requirements.txt) into $(VENV)"
+	$(BIN)/python -m pip install --progress-bar off -r site/requirements.txt
+	touch "$@"
+
+site: venv $(SITE_STAMP) slides/vae.html
+	$(BIN)/python site/build.py --notebooks "$(SITE_NOTEBOOKS)" --out "$(SITE_OUT)"
 
 clean:
 	rm -rf .pytest_cache .ruff_cache build *.egg-info slides/vae.html slides/vae.pdf
