@@ -121,7 +121,8 @@ def test_seed_everything_rejects_bad_seed(seed):
 
 def test_setup_lesson_reports_device_mode_and_seed():
     lesson = setup_lesson(seed=3, device="cpu")
-    assert lesson == Lesson(device=torch.device("cpu"), seed=3, fast=True)
+    assert (lesson.device, lesson.seed, lesson.fast) == (torch.device("cpu"), 3, True)
+    assert isinstance(lesson, Lesson) and lesson.pics is not None and lesson.checkpoints is not None
     assert str(lesson).startswith("device: cpu | mode: fast")
     assert "seed: 3" in str(lesson)
     assert str(lesson).endswith(f"| vaelib: {vaelib_location()}")
@@ -204,3 +205,18 @@ def test_bf16_speedup_is_a_measured_ratio_and_zero_without_bf16(monkeypatch):
     monkeypatch.setattr(runtime, "bf16_matmul_supported", lambda device="cpu": False)
     assert runtime.bf16_matmul_speedup("cpu", (8, 16, 4), 1) == 0.0
     assert runtime.bf16_matmul_speedup("meta") == 0.0
+
+
+def test_only_runtime_reads_the_environment():
+    import re
+    from pathlib import Path
+
+    import vaelib
+
+    package = Path(vaelib.__file__).parent
+    readers = sorted(
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*.py")
+        if re.search(r"os\.environ|os\.getenv", p.read_text())
+    )
+    assert readers == ["runtime.py"], readers

@@ -26,10 +26,6 @@ from vaelib import validate as check
 from vaelib.data import to_float
 
 
-def _check_batch_size(batch_size: int, name: str = "batch_size") -> None:
-    check.integer(batch_size, name, 1, "rows per block")
-
-
 def _check_images(images: torch.Tensor, name: str) -> None:
     """uint8 0..255 images, or float images in [0, 1]; other integers (int64 0..255) refused."""
     if isinstance(images, torch.Tensor) and images.dtype != torch.uint8:
@@ -54,7 +50,7 @@ def encode_dataset(
     exp(logvar_n))`` (each (N, D); an autoencoder, which has no posterior, is refused).
     The model's train/eval mode is restored afterwards.
     """
-    _check_batch_size(batch_size)
+    check.integer(batch_size, "batch_size", 1, "rows per block")
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"images must have shape (N, C, H, W), got {shape}.")
@@ -239,8 +235,8 @@ def nearest_distance(
     blocks of ``batch_size x reference_batch_size`` so 60,000 training images fit in memory.
     For images in [0, 1] of 784 pixels, ``d / 28`` is the root-mean-square pixel error.
     """
-    _check_batch_size(batch_size)
-    _check_batch_size(reference_batch_size, "reference_batch_size")
+    check.integer(batch_size, "batch_size", 1, "rows per block")
+    check.integer(reference_batch_size, "reference_batch_size", 1, "rows per block")
     x, reference = _flat_float(x, "x"), _flat_float(reference, "reference")
     if x.shape[1] != reference.shape[1]:
         raise ValueError(
@@ -275,3 +271,31 @@ def mean_nearest_distance(
     the first and badly on the second.
     """
     return float(nearest_distance(x, reference, batch_size=batch_size).mean())
+
+
+def subsample(z: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` rows of ``z`` (N, ...) drawn without replacement by a permutation seeded with
+    ``seed``: ``z[randperm(N)[:n]]`` (all N rows, shuffled, when n >= N)."""
+    count = check.rows(z, "z")
+    n = check.integer(n, "n", 1, "rows to keep")
+    seed = check.integer(seed, "seed", 0)
+    return z[torch.randperm(count, generator=torch.Generator().manual_seed(seed))[:n]]
+
+
+@torch.no_grad()
+def traverse(model: nn.Module, z0: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:
+    """A latent traversal: decode ``z0`` (D,) with dimension ``dim`` set to each of ``values``
+    (K,), the others fixed: ``x_k = decode(z0 + (v_k - z0_dim) e_dim)``, float32 (K, 1, H, W)
+    on the CPU (the model in eval mode, on its own device)."""
+    check.floating(z0, "z0")
+    if z0.dim() != 1:
+        raise ValueError(f"z0 must be one code (D,), got {tuple(z0.shape)}: index a row, z[0].")
+    dim = check.integer(dim, "dim", 0, "a latent dimension")
+    if dim >= z0.shape[0]:
+        raise ValueError(f"dim={dim} is not a dimension of z0, which has D = {z0.shape[0]}.")
+    values = torch.as_tensor(values, dtype=z0.dtype).flatten()
+    z = z0.detach().cpu().repeat(len(values), 1)
+    z[:, dim] = values
+    device = next(model.parameters()).device
+    model.eval()
+    return model.decode(z.to(device)).float().cpu()
