@@ -26,10 +26,6 @@ from vaelib import validate as check
 from vaelib.data import to_float
 
 
-def _check_batch_size(batch_size: int, name: str = "batch_size") -> None:
-    check.integer(batch_size, name, 1, "rows per block")
-
-
 def _check_images(images: torch.Tensor, name: str) -> None:
     """uint8 0..255 images, or float images in [0, 1]; other integers (int64 0..255) refused."""
     if isinstance(images, torch.Tensor) and images.dtype != torch.uint8:
@@ -54,7 +50,7 @@ def encode_dataset(
     exp(logvar_n))`` (each (N, D); an autoencoder, which has no posterior, is refused).
     The model's train/eval mode is restored afterwards.
     """
-    _check_batch_size(batch_size)
+    check.integer(batch_size, "batch_size", 1, "rows per block")
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"images must have shape (N, C, H, W), got {shape}.")
@@ -239,8 +235,8 @@ def nearest_distance(
     blocks of ``batch_size x reference_batch_size`` so 60,000 training images fit in memory.
     For images in [0, 1] of 784 pixels, ``d / 28`` is the root-mean-square pixel error.
     """
-    _check_batch_size(batch_size)
-    _check_batch_size(reference_batch_size, "reference_batch_size")
+    check.integer(batch_size, "batch_size", 1, "rows per block")
+    check.integer(reference_batch_size, "reference_batch_size", 1, "rows per block")
     x, reference = _flat_float(x, "x"), _flat_float(reference, "reference")
     if x.shape[1] != reference.shape[1]:
         raise ValueError(

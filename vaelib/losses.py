@@ -171,7 +171,8 @@ def _check_elbo_inputs(x, logits, mu, logvar, beta) -> None:
             f"x has shape {tuple(x.shape)} but logits has shape {tuple(logits.shape)}: pass the "
             "decoder's logits for the same batch, shape (N, 1, H, W)."
         )
-    if mu.shape != logvar.shape or mu.dim() != 2 or mu.shape[0] != x.shape[0]:
+    check.posterior(mu, logvar)
+    if mu.shape[0] != x.shape[0]:
         raise ValueError(
             f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must both have shape "
             f"(N, D) with N = {x.shape[0]} (x's batch size): pass the encoder's two outputs."

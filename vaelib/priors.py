@@ -27,32 +27,22 @@ from vaelib import validate as check
 from vaelib.densities import log_mixture_diag, log_normal_diag, log_standard_normal
 
 
-def _check_z(z: torch.Tensor, latent_dim: int) -> None:
-    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != latent_dim:
-        got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-        raise ValueError(f"z must have shape (N, {latent_dim}), got {got}.")
-    check.floating(z, "z", half=True)
-
-
-def _check_n(n: int) -> int:
-    return check.integer(n, "n", 1, "the number of samples")
-
-
 class StandardNormalPrior(nn.Module):
     """``p(z) = N(0, I)`` in ``latent_dim`` dimensions (no parameters)."""
 
     def __init__(self, latent_dim: int) -> None:
         super().__init__()
-        self.latent_dim = check.integer(latent_dim, "latent_dim", 1, "dimensions of z")
+        latent_dim = check.integer(latent_dim, "latent_dim", 1, "dimensions of z")
+        self.latent_dim = latent_dim
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, D) -> (N,): ``-0.5 * sum_d (z_d^2 + log 2 pi)``."""
-        _check_z(z, self.latent_dim)
+        check.codes(z, "z", dim=self.latent_dim)
         return log_standard_normal(z)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws ``z ~ N(0, I)``: (n, D), float32 on the CPU."""
-        n = _check_n(n)
+        n = check.integer(n, "n", 1, "the number of samples")
         return torch.randn(n, self.latent_dim, generator=generator)
 
 
@@ -107,14 +97,14 @@ class MixturePrior(nn.Module):
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, D) -> (N,): ``logsumexp_j (log pi_j + log N(z; m_j, diag exp(s_j)))``."""
-        _check_z(z, self.latent_dim)
+        check.codes(z, "z", dim=self.latent_dim)
         log_pi = torch.log_softmax(self.weight_logits, dim=0)  # (K,)
         return log_mixture_diag(z, log_pi, self.means, self.logvars)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws: a component ``j ~ Categorical(pi)``, then ``z = m_j + exp(s_j / 2) * eps``."""
-        n = _check_n(n)
+        n = check.integer(n, "n", 1, "the number of samples")
         j = torch.multinomial(self.weights.cpu(), n, replacement=True, generator=generator)
         eps = torch.randn(n, self.latent_dim, generator=generator)
         return self.means.cpu()[j] + torch.exp(0.5 * self.logvars.cpu()[j]) * eps
@@ -158,14 +148,14 @@ class VampPrior(nn.Module):
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, D) -> (N,): ``logsumexp_k log q(z|u_k) - log K``."""
         mu, logvar = self.components()
-        _check_z(z, mu.shape[1])
+        check.codes(z, "z", dim=mu.shape[1])
         log_q = log_normal_diag(z[:, None], mu, logvar)  # (N, K)
         return torch.logsumexp(log_q, dim=1) - math.log(mu.shape[0])
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws: ``k`` uniform, then ``z = mu_k + exp(logvar_k / 2) * eps``."""
-        n = _check_n(n)
+        n = check.integer(n, "n", 1, "the number of samples")
         mu, logvar = (t.cpu() for t in self.components())
         k = torch.randint(mu.shape[0], (n,), generator=generator)
         return mu[k] + torch.exp(0.5 * logvar[k]) * torch.randn(n, mu.shape[1], generator=generator)

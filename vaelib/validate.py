@@ -238,15 +238,13 @@ def codes(z: object, name: str = "z", *, dim: int | None = None, minimum: int = 
     """``z`` when it is a float tensor of codes ``(N, D)``, one per row, with N >= ``minimum``,
     D >= 1 (and D = ``dim`` when given)."""
     floating(z, name, half=True)
-    if z.dim() != 2 or z.shape[0] < minimum or z.shape[1] < 1:
+    wrong_dim = dim is not None and z.dim() == 2 and z.shape[1] != dim
+    if z.dim() != 2 or z.shape[0] < minimum or z.shape[1] < 1 or wrong_dim:
+        want = f"(N, {dim})" if dim is not None else "(N, D)"
         raise ValueError(
-            f"{name} must have shape (N, D) with N >= {minimum}, D >= 1, got {tuple(z.shape)}: "
-            f"one code per row ({name}.reshape(len({name}), -1))."
-        )
-    if dim is not None and z.shape[1] != dim:
-        raise ValueError(
-            f"{name} has {z.shape[1]} dimensions per code, expected D = {dim}: draw or encode "
-            "it in the same latent space."
+            f"{name} must have shape {want} with N >= {minimum}, got {tuple(z.shape)}: one code "
+            f"per row, in the latent space of the model or prior ({name}.reshape(len({name}), -1)"
+            " flattens a batch)."
         )
     return z
 
