@@ -722,7 +722,7 @@ case("prior_holes/nan z_prior", ValueError, "z_prior contains nan",
      lambda: holes.prior_holes(nan_at(Z4), Z4, MU4, LV4))
 case("prior_holes/inf z_prior", ValueError, "z_prior contains nan or inf",
      lambda: holes.prior_holes(torch.full((5, 4), float("inf")), Z4, MU4, LV4))
-case("prior_holes/empty z_data", ValueError, r"z_data must have shape \(N, D\) with N >= 1",
+case("prior_holes/empty z_data", ValueError, r"z_data must have shape \(N, 4\) with N >= 1",
      lambda: holes.prior_holes(Z4, Z4[:0], MU4, LV4))
 case("aggregate_log_prob/nan z", ValueError, "z contains nan",
      lambda: holes.aggregate_posterior_log_prob(nan_at(Z4), MU4, LV4))
