@@ -719,6 +719,144 @@ case("save_checkpoint/history str", checkpoint.CheckpointError, "must be a list 
      lambda ctx: checkpoint.save_checkpoint(ctx.tmp / "m.pt", small_vae(), {"loss": ["1"]}, {}))
 case("save_checkpoint/meta list", checkpoint.CheckpointError, "meta is a list",
      lambda ctx: checkpoint.save_checkpoint(ctx.tmp / "m.pt", small_vae(), {}, [1]))
+# NaN in, error out: every measure that reduces over codes, images or samples
+MU4 = torch.randn(40, 4, generator=g)
+LV4 = torch.zeros(40, 4)
+Z4 = torch.randn(30, 4, generator=g)
+
+
+def nan_at(t: torch.Tensor, row: int = 3) -> torch.Tensor:
+    t = t.clone()
+    t[row, 0] = float("nan")
+    return t
+
+
+NAN_R = torch.rand(6, 1, 28, 28, generator=g)
+NAN_R[2, 0, 5, 5] = float("nan")
+case("prior_holes/nan mu", ValueError, r"mu contains nan.*no hole",
+     lambda: holes.prior_holes(Z4, Z4, nan_at(MU4), LV4))
+case("prior_holes/nan logvar", ValueError, "logvar contains nan", lambda: holes.prior_holes(Z4, Z4, MU4, nan_at(LV4)))
+case("prior_holes/nan z_data", ValueError, "z_data contains nan", lambda: holes.prior_holes(Z4, nan_at(Z4), MU4, LV4))
+case("prior_holes/nan z_prior", ValueError, "z_prior contains nan",
+     lambda: holes.prior_holes(nan_at(Z4), Z4, MU4, LV4))
+case("prior_holes/inf z_prior", ValueError, "z_prior contains nan or inf",
+     lambda: holes.prior_holes(torch.full((5, 4), float("inf")), Z4, MU4, LV4))
+case("prior_holes/empty z_data", ValueError, r"z_data must have shape \(N, 4\) with N >= 1",
+     lambda: holes.prior_holes(Z4, Z4[:0], MU4, LV4))
+case("aggregate_log_prob/nan z", ValueError, "z contains nan",
+     lambda: holes.aggregate_posterior_log_prob(nan_at(Z4), MU4, LV4))
+case("aggregate_log_prob/chunk 0", ValueError, "chunk must be a positive int",
+     lambda: holes.aggregate_posterior_log_prob(Z4, MU4, LV4, chunk=0))
+case("aggregate_log_prob/chunk str", TypeError, "chunk must be a positive int",
+     lambda: holes.aggregate_posterior_log_prob(Z4, MU4, LV4, chunk="8"))
+case("measure_prior_holes/z_prior numpy", TypeError, "z_prior must be a floating-point tensor, got ndarray",
+     lambda: holes.measure_prior_holes(small_vae(), np.zeros((5, 2)), X))
+case("measure_prior_holes/images 0..255", ValueError, r"images must lie in \[0, 1\].*255",
+     lambda: holes.measure_prior_holes(small_vae(), torch.zeros(5, 2), PIX255, n_reference=2, n_threshold=2))
+case("active_units/nan mu", ValueError, r"mu contains nan.*no threshold counts",
+     lambda: collapse.active_units(nan_at(MU4)))
+case("active_units/threshold str", TypeError, "threshold must be a number", lambda: collapse.active_units(MU4, "0.01"))
+case("activity/inf mu", ValueError, "mu contains nan or inf",
+     lambda: collapse.activity(MU4.index_fill(0, torch.tensor([1]), float("inf"))))
+case("kl_per_dimension/nan logvar", ValueError, "logvar contains nan",
+     lambda: collapse.kl_per_dimension(MU4, nan_at(LV4)))
+case("nearest_distance/nan reference", ValueError, "reference contains nan.*every distance",
+     lambda: latent.nearest_distance(X, NAN_R))
+case("nearest_distance/nan x", ValueError, "x contains nan", lambda: latent.nearest_distance(NAN_R, X))
+case("nearest_distance/nan codes", ValueError, "reference contains nan", lambda: latent.nearest_distance(Z4, nan_at(Z4)))
+case("code_moments/nan", ValueError, "z contains nan", lambda: latent.code_moments(nan_at(Z4)))
+case("bounding_box/nan", ValueError, "z contains nan", lambda: latent.bounding_box(nan_at(Z4)))
+case("inside_box/nan", ValueError, "z contains nan",
+     lambda: latent.fraction_inside_box(nan_at(Z4[:, :2]), -ONE.expand(2), ONE.expand(2)))
+case("empty_cells/nan", ValueError, "z contains nan",
+     lambda: latent.empty_cell_fraction(nan_at(Z4[:, :2]), -torch.ones(2), torch.ones(2), 4))
+case("aggregate_covariance/nan mu", ValueError, "mu contains nan", lambda: bic.aggregate_covariance(nan_at(MU4), LV4))
+case("ellipse/nan mean", ValueError, "mean contains nan", lambda: bic.ellipse(np.array([np.nan, 0.0]), np.eye(2)))
+# 0..255 images refused where vaelib refuses them everywhere else (uint8 is converted)
+case("encode_dataset(posterior)/float 0..255", ValueError, r"images must lie in \[0, 1\].*255",
+     lambda: latent.encode_dataset(small_vae(), PIX255, posterior=True))
+case("encode_dataset(posterior)/int64", TypeError, "images must be a floating-point tensor, got torch.int64",
+     lambda: latent.encode_dataset(small_vae(), I64, posterior=True))
+case("encode_dataset/nan images", ValueError, "images contains nan", lambda: latent.encode_dataset(small_vae(), NAN_X))
+case("nearest_distance/reference 0..255", ValueError, r"reference must lie in \[0, 1\].*255",
+     lambda: latent.nearest_distance(X, PIX255))
+case("mean_nearest_distance/reference 0..255", ValueError, r"reference must lie in \[0, 1\]",
+     lambda: latent.mean_nearest_distance(X, PIX255))
+case("nearest_distance/x 0..255", ValueError, r"x must lie in \[0, 1\]", lambda: latent.nearest_distance(PIX255, X))
+# negative_elbo's log_prior: its output must be (N,), and it is the density, not the module
+ZS = MU + 0.1
+case("negative_elbo/log_prior (N, 1)", ValueError, r"log_prior\(z\) must return .* shape \(N,\) = \(4,\), got \(4, 1\)",
+     lambda: L.negative_elbo(X, LOGITS, MU, LOGVAR, z=ZS, log_prior=lambda z: -z.pow(2).sum(1, keepdim=True)))
+case("negative_elbo/log_prior batch sum", ValueError, r"never over the batch",
+     lambda: L.negative_elbo(X, LOGITS, MU, LOGVAR, z=ZS, log_prior=lambda z: -z.pow(2).sum()))
+case("negative_elbo/log_prior module", TypeError, r"log_prior=prior.log_prob",
+     lambda: L.negative_elbo(X, LOGITS, MU, LOGVAR, z=ZS, log_prior=priors.MixturePrior(2, 3)))
+case("negative_elbo/free_bits inf", ValueError, "free_bits must be a finite number",
+     lambda: L.negative_elbo(X, LOGITS, MU, LOGVAR, free_bits=float("inf")))
+case("negative_elbo/free_bits str", TypeError, "free_bits must be a number",
+     lambda: L.negative_elbo(X, LOGITS, MU, LOGVAR, free_bits="1"))
+case("negative_elbo/empty batch", ValueError, r"x must have shape \(N, ...\) with N >= 1",
+     lambda: L.negative_elbo(X[:0], LOGITS[:0], MU[:0], LOGVAR[:0]))
+case("negative_elbo/nan mu", ValueError, "mu contains nan or inf.*learning rate",
+     lambda: L.negative_elbo(X, LOGITS, nan_at(MU, 0), LOGVAR))
+# prior wiring (train.train optimises model.parameters() only)
+
+
+def with_prior() -> VAE:
+    model = small_vae()
+    model.prior = priors.MixturePrior(3, 2)
+    return model
+
+
+case("ELBOLoss/prior not attached", ValueError, r"prior \(a MixturePrior\) is not part of the model.*model.prior = prior",
+     lambda: L.ELBOLoss(prior=priors.MixturePrior(3, 2))(small_vae(), X))
+case("ELBOLoss/model.prior ignored", ValueError, r"model.prior is a MixturePrior.*ELBOLoss\(prior=model.prior\)",
+     lambda: L.ELBOLoss()(with_prior(), X))
+case("vae_loss/model.prior ignored", ValueError, "model.prior is a MixturePrior", lambda: L.vae_loss(with_prior(), X))
+case("ELBOLoss/x uint8", TypeError, r"x must be a floating-point tensor, got uint8.*to_float",
+     lambda: L.ELBOLoss()(small_vae(), U8))
+case("ELBOLoss/empty batch", ValueError, "x must have shape", lambda: L.ELBOLoss()(small_vae(), X[:0]))
+case("ELBOLoss/free_bits inf", ValueError, "free_bits must be a finite number", lambda: L.ELBOLoss(free_bits=float("inf")))
+case("vae_loss/x uint8", TypeError, "uint8", lambda: L.vae_loss(small_vae(), U8))
+case("ae_loss/x uint8", TypeError, "uint8", lambda: L.ae_loss(Autoencoder(latent_dim=2), U8))
+case("beta_warmup/beta negative", ValueError, "beta must be a non-negative number", lambda: L.beta_warmup(5, 10, beta=-1))
+case("beta_warmup/beta nan", ValueError, "beta must be a finite number", lambda: L.beta_warmup(5, 10, beta=float("nan")))
+case("beta_warmup/step nan", TypeError, "step must be an int", lambda: L.beta_warmup(float("nan"), 10))
+# priors: counts through validate, the encoder method not the model, a fitted diagonal mixture
+case("StandardNormalPrior/latent_dim str", TypeError, "latent_dim must be a positive int",
+     lambda: priors.StandardNormalPrior("2"))
+case("MixturePrior/n_components float", TypeError, "n_components must be a positive int",
+     lambda: priors.MixturePrior(2.5, 2))
+case("MixturePrior.sample/n float", TypeError, "n must be a positive int", lambda: priors.MixturePrior(2, 2).sample(4.0))
+case("MixturePrior.sample/n bool", TypeError, "n must be a positive int", lambda: priors.MixturePrior(2, 2).sample(True))
+case("StandardNormalPrior.sample/n str", TypeError, "n must be a positive int",
+     lambda: priors.StandardNormalPrior(2).sample("4"))
+case("MixturePrior.log_prob/int z", TypeError, "z must be a floating-point",
+     lambda: priors.MixturePrior(2, 2).log_prob(torch.zeros(3, 2, dtype=torch.long)))
+case("VampPrior/the model", TypeError, r"encode is the whole VAE.*VampPrior\(model.encode, K\)",
+     lambda: priors.VampPrior(small_vae(), 3))
+case("VampPrior/K float", TypeError, "n_components must be a positive int", lambda: priors.VampPrior(small_vae().encode, 3.0))
+case("from_gmm/unfitted", ValueError, "gmm is not fitted",
+     lambda: priors.MixturePrior.from_gmm(GaussianMixture(2, covariance_type="diag")))
+case("from_gmm/BICCurve", TypeError, r"from_gmm\(curve.best\)",
+     lambda: priors.MixturePrior.from_gmm(bic.bic_curve(ZNP, [1, 2], "diag")))
+# linear_gaussian: counts through validate, a bool diagonal, divergence and tiny psi named
+LGM = LG.random_model(5, 2, generator=torch.Generator().manual_seed(0))
+LGX = LG.sample(LGM, 10, generator=torch.Generator().manual_seed(1)).x
+case("lg.sample/n float", TypeError, "n must be a positive int", lambda: LG.sample(LGM, 3.0, generator=g))
+case("lg.sample/n str", TypeError, "n must be a positive int", lambda: LG.sample(LGM, "3", generator=g))
+case("lg.random_model/x_dim bool", TypeError, "x_dim must be a positive int",
+     lambda: LG.random_model(True, 2, generator=g))
+case("lg.random_model/noise str", TypeError, "noise must be a number",
+     lambda: LG.random_model(5, 2, generator=g, noise="0.5"))
+case("lg.iw_bound/k float", TypeError, "k must be a positive int",
+     lambda: LG.iw_bound(LGM, LGX, torch.zeros(10, 2), torch.eye(2), 3.0, generator=g))
+case("lg.train_encoder/diagonal str", TypeError, "diagonal must be True",
+     lambda: LG.train_encoder(LGM, LGX, diagonal="no", steps=1, progress=False))
+case("lg.train_encoder/lr 1e6", ValueError, r"diverged at step .* lr=1000000.0 is too large",
+     lambda: LG.train_encoder(LGM, LGX, diagonal=False, steps=5, lr=1e6, progress=False))
+case("lg.log_evidence/tiny psi", ValueError, r"psi are too small",
+     lambda: LG.log_evidence(LG.LinearGaussian(LGM.W, LGM.b, torch.full((5,), 1e-300, dtype=torch.float64)), LGX))
 
 
 # fmt: on
@@ -763,6 +901,41 @@ def test_counts_accept_python_numpy_and_0d_tensor_integers(tmp_path):
                                       {"beta": np.float64(0.5), "k": torch.tensor(3)})  # fmt: skip
     blob = checkpoint.read_checkpoint(path)
     assert blob["history"] == {"loss": [1.5]} and blob["meta"] == {"beta": 0.5, "k": 3}
+    gen = torch.Generator().manual_seed(0)
+    for n in (3, np.int64(3), torch.tensor(3)):
+        for prior in (priors.StandardNormalPrior(np.int64(2)), priors.MixturePrior(n, 2),
+                      priors.VampPrior(small_vae().encode, n)):  # fmt: skip
+            assert prior.sample(n, gen).shape == (3, 2)
+        model = LG.random_model(np.int64(5), torch.tensor(2), generator=gen)
+        assert LG.sample(model, n, generator=gen).x.shape == (3, 5)
+        x = LG.sample(model, 4, generator=gen).x
+        post = LG.posterior(model, x)
+        assert LG.iw_bound(model, x, post.mu, post.cov, n, generator=gen, repeats=n).shape == (3, 4)
+        assert L.beta_warmup(n, torch.tensor(6), np.float64(2.0)) == 1.0
+        assert holes.aggregate_posterior_log_prob(Z4, MU4, LV4, chunk=n).shape == (30,)
+    assert collapse.active_units(MU4, np.float64(0.01)) == collapse.active_units(
+        MU4, torch.tensor(0.01)
+    )
+
+
+def test_prior_wiring_faults_stop_training_before_a_step(tmp_path):
+    """Issue 26: a learnable prior outside the model (never updated, never saved) and a
+    model.prior that the loss ignores both stop train.train before the first step; the right
+    wiring trains the prior."""
+    x = X.clone()
+    model = small_vae()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match="is not part of the model"):
+        T.train(model, [x], L.ELBOLoss(prior=priors.MixturePrior(3, 2)), epochs=1, progress=False)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # no step ran
+    model = with_prior()
+    with pytest.raises(ValueError, match="model.prior is a MixturePrior"):
+        T.train(model, [x], L.ELBOLoss(), epochs=1, progress=False)
+    means = model.prior.means.detach().clone()
+    T.train(model, [x], L.ELBOLoss(prior=model.prior), epochs=1, progress=False)
+    assert not torch.equal(means, model.prior.means.detach())  # attached: the optimiser moves it
+    fixed = L.ELBOLoss(prior=priors.StandardNormalPrior(2))(small_vae(), x)  # no parameters: fine
+    assert torch.isfinite(fixed["loss"])
 
 
 # ------------------------------------------------------------------ data: broken folders

@@ -250,8 +250,8 @@ def bic_curve(
     ``BIC(k) = -2 log L(k) + p(k) log n``, ``p(k) = n_parameters(k, d, covariance_type)``.
 
     ``n_jobs > 1`` fits several k at once in worker processes (joblib), with the same results.
-    Starting the workers costs seconds (each imports torch; 9 s on a busy 2-core machine against
-    0.04 s for a serial fit of 100 codes), so it is an upper bound: a problem smaller than
+    Starting the workers costs seconds (each imports torch), far more than a small serial fit
+    (``benchmarks/bic_jobs.py``: 100 codes, k = 1..3), so it is an upper bound: a problem below
     ``SERIAL_BELOW`` code-fits (``n * len(ks) * n_init``) runs serially, and the default,
     ``n_jobs=1``, is serial. ``python benchmarks/bic_jobs.py`` prints the trade-off as JSON.
     Raises ValueError for codes that are not a finite (n, d) array, for k > n or more

@@ -134,7 +134,7 @@ class VampPrior(nn.Module):
             )
         if not callable(encode):
             raise TypeError(f"encode must be the encoder, a callable; got {type(encode)}.")
-        n_components = check.integer(n_components, "n_components", 1, "pseudo-inputs")
+        n_components = check.integer(n_components, "n_components", 1, "pseudo-inputs K")
         g = torch.Generator().manual_seed(check.integer(seed, "seed", 0))
         object.__setattr__(self, "encode", encode)  # not registered: no cycle in the module tree
         self.pseudo_logits = nn.Parameter(
