@@ -75,6 +75,9 @@ def test_the_explorer_fits_the_screen_and_follows_the_slider(lab_server, browser
         )
         assert float(output.locator(".widget-readout").first.inner_text()) > 0  # z1 moved right
         assert decoded.evaluate(IN_VIEW)
+        # the kernel catches up with every step: the caption reaches the slider's last value
+        output.locator(".widget-html", has_text="z = (0.50, 0.00)").wait_for()
+        _lab.wait_kernel_idle(page)
         _lab.screenshot(page, "explorer.png", tmp_path)
     finally:
         page.close()
