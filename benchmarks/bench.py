@@ -11,6 +11,14 @@ For each model of ``--models`` (recipes of ``vaelib.train.RECIPES``), in the sam
   step on one pre-loaded batch, repeated for an epoch's steps: an epoch with no data pipeline
   and no bookkeeping. ``loop_over_floor`` is loop / floor (target: at most 1.25).
 
+- **gemm**: the step's matrix products and convolutions alone (recorded during one step, at
+  its shapes and strides, replayed on fresh tensors) in bfloat16 and in float32; the step's
+  FLOPs (``torch.utils.flop_counter``) give each precision's GFLOP/s, and ``loop_over_gemm`` is
+  loop / the faster precision's products (target: at most 1.5): the machine's limit.
+
+With the sweep (default; ``--no-sweep``) it trains lesson 08's six betas one by one and as one
+stacked model (``vaelib.stacked``) and reports the speed-up.
+
 For the MLP VAE it also times **usual**, the pipeline of pytorch/examples ``vae/main.py``:
 torchvision's ``FashionMNIST(transform=ToTensor())`` + ``DataLoader(shuffle=True,
 num_workers=0)``, a ``.to(device)`` per batch, the deck's loss on the sigmoid outputs,

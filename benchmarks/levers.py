@@ -63,7 +63,7 @@ def eager(loss_fn=T.vae_loss_fn, amp=False, fused=True, compile_=False):
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
-        return terms["loss"]
+        return terms["loss"].detach()
 
     return step
 
