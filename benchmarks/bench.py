@@ -56,8 +56,9 @@ from torch.utils._pytree import tree_map
 from torch.utils.flop_counter import FlopCounterMode
 
 from vaelib import train as T
-from vaelib.data import DeviceLoader, find_files, load_dataset
-from vaelib.runtime import cpu_name, pick_device
+from vaelib.data import DeviceLoader, load_dataset
+from vaelib.datafiles import find_files
+from vaelib.runtime import bf16_matmul_supported, cpu_name, pick_device
 
 MODELS = {"mlp": "vae_mlp_latent20", "conv": "vae_conv_latent20", "ae": "ae_latent2"}
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
@@ -77,7 +78,7 @@ def machine(device: torch.device) -> dict:
         "cores": os.cpu_count(),
         "threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "cpu_native_bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "cpu_native_bf16": bf16_matmul_supported(),
         "torch": torch.__version__,
     }
     with contextlib.suppress(OSError):
@@ -87,7 +88,7 @@ def machine(device: torch.device) -> dict:
 
 def torchvision_root(name: str = "fashion-mnist") -> Path:
     """A temp folder laid out as torchvision expects: ``root/FashionMNIST/raw/`` with the
-    unpacked IDX files that ``vaelib.data.find_files`` found (torchvision's own check refuses
+    unpacked IDX files that ``vaelib.datafiles.find_files`` found (torchvision's own check refuses
     Debian's recompressed ``.gz`` files: their md5 differs)."""
     root = Path(tempfile.mkdtemp(prefix="vaelib-bench-"))
     raw = root / "FashionMNIST" / "raw"
@@ -417,7 +418,7 @@ def bench_sweep(
     trained one after another with ``train.train`` against one stacked model
     (``vaelib.stacked.train_many``), in turn ``repeats`` times; seconds per epoch of the whole
     sweep, the speed-up, and how far apart the two trainings' final losses are."""
-    from vaelib.collapse import ELBOLoss
+    from vaelib.losses import ELBOLoss
     from vaelib.models import VAE
     from vaelib.stacked import train_many
 

@@ -4,7 +4,7 @@ One process, one thread (thread CPU time: on a shared machine the steadiest cloc
 variant timed in turn, ``--repeats`` times, the fastest block of each counted, all blocks kept.
 The step: ``vaelib.models.VAE`` (784-400-20), batch 128, Adam, the negative ELBO. Variants:
 
-- ``eager_fp32`` / ``eager_bf16``: ``train.vae_loss_fn``, fused Adam, float32 or bf16 autocast;
+- ``eager_fp32`` / ``eager_bf16``: ``losses.vae_loss``, fused Adam, float32 or bf16 autocast;
 - ``eager_fp32_adam``: ``torch.optim.Adam`` without ``fused=True``;
 - ``lean_fp32``: the same loss without the per-step input checks (``negative_elbo``'s range
   check of x, ``reparameterize``'s finiteness check);
@@ -28,7 +28,7 @@ import time
 import torch
 from torch.nn import functional as F
 
-from vaelib import train as T
+from vaelib.losses import vae_loss
 from vaelib.models import VAE
 from vaelib.runtime import cpu_name
 
@@ -41,7 +41,7 @@ def _x() -> torch.Tensor:
 
 
 def lean_loss(model, x):
-    """``train.vae_loss_fn`` without the per-step input checks: same numbers, same noise."""
+    """``losses.vae_loss`` without the per-step input checks: same numbers, same noise."""
     mu, logvar = model.encode(x)
     z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
     logits = model.decode_logits(z)
@@ -51,7 +51,7 @@ def lean_loss(model, x):
     return {"loss": recon + kl, "recon": recon, "kl": kl}
 
 
-def eager(loss_fn=T.vae_loss_fn, amp=False, fused=True, compile_=False):
+def eager(loss_fn=vae_loss, amp=False, fused=True, compile_=False):
     torch.manual_seed(0)
     model, x = VAE(D), _x()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3, fused=fused or None)

@@ -128,8 +128,8 @@ def test_kl_discrete_accepts_lists_and_integer_one_hots():
         ([-0.1, 1.1], [0.5, 0.5], r"p has negative entries"),
         ([0.5, 0.6], [0.5, 0.5], r"p has rows that do not sum to 1 .*normalise"),
         ([0.5, 0.5], [[0.5, 0.5], [0.3, 0.3]], r"q has rows that do not sum to 1"),
-        ([0.5, 0.5], [0.2, 0.3, 0.5], r"p and q must have the same shape"),
-        ([[0.5, 0.5]] * 2, [0.5, 0.5], r"p and q must have the same shape"),
+        ([0.5, 0.5], [0.2, 0.3, 0.5], r"p has shape .* but q has shape"),
+        ([[0.5, 0.5]] * 2, [0.5, 0.5], r"p has shape .* but q has shape"),
         (0.5, [0.5, 0.5], r"p is a scalar"),
         ([float("nan"), 1.0], [0.5, 0.5], r"p contains nan"),
     ],
@@ -142,7 +142,7 @@ def test_kl_discrete_rejects_bad_input(p, q, match):
 def test_entropy_and_cross_entropy_reject_bad_input():
     with pytest.raises(ValueError, match="p has rows that do not sum to 1"):
         kl.entropy([0.2, 0.2])
-    with pytest.raises(ValueError, match="p and q must have the same shape"):
+    with pytest.raises(ValueError, match=r"p has shape .* but q has shape"):
         kl.cross_entropy([0.5, 0.5], [1.0])
 
 
@@ -358,7 +358,7 @@ def test_fit_gaussian_on_grid_rejects_bad_input(two_modes):
     x, p = two_modes
     with pytest.raises(ValueError, match="direction must be 'forward' or 'reverse'"):
         kl.fit_gaussian_on_grid(x, p, "backward")
-    with pytest.raises(ValueError, match="x and p must have the same shape"):
+    with pytest.raises(ValueError, match=r"x has shape .* but p has shape"):
         kl.fit_gaussian_on_grid(x[:-1], p, "forward")
     with pytest.raises(ValueError, match="x must be a 1-D grid"):
         kl.fit_gaussian_on_grid(x[None], p, "forward")

@@ -121,7 +121,8 @@ def test_seed_everything_rejects_bad_seed(seed):
 
 def test_setup_lesson_reports_device_mode_and_seed():
     lesson = setup_lesson(seed=3, device="cpu")
-    assert lesson == Lesson(device=torch.device("cpu"), seed=3, fast=True)
+    assert (lesson.device, lesson.seed, lesson.fast) == (torch.device("cpu"), 3, True)
+    assert isinstance(lesson, Lesson) and lesson.pics is not None and lesson.checkpoints is not None
     assert str(lesson).startswith("device: cpu | mode: fast")
     assert "seed: 3" in str(lesson)
     assert str(lesson).endswith(f"| vaelib: {vaelib_location()}")
@@ -139,25 +140,69 @@ def test_cpu_name_is_the_model_name_benchmarks_record():
     assert isinstance(name, str) and name.strip() == name and name
 
 
-def test_bf16_probe_is_a_bool_and_false_where_the_check_is_missing(monkeypatch):
+def test_bf16_probe_falls_back_to_off_when_torch_has_no_probe(monkeypatch):
+    import torch
+
     from vaelib import runtime
 
-    assert isinstance(runtime.bf16_matmul_supported("cpu"), bool)
-    assert runtime.bf16_matmul_supported("meta") is False
-    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
+    assert isinstance(runtime.bf16_matmul_supported(), bool)
 
-    def missing():
-        raise RuntimeError("no such op")
+    class NoProbe:  # a torch build without oneDNN's private probe
+        def __getattr__(self, name):
+            raise AttributeError(name)
 
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", missing, raising=False)
-    assert runtime.bf16_matmul_supported("cpu") is False  # the fallback: no bf16
+    monkeypatch.setattr(torch.ops, "mkldnn", NoProbe())
+    assert runtime.bf16_matmul_supported() is False
+
+    class Failing:
+        @staticmethod
+        def _is_mkldnn_bf16_supported():
+            raise RuntimeError("no such operator")
+
+    monkeypatch.setattr(torch.ops, "mkldnn", Failing())
+    assert runtime.bf16_matmul_supported() is False
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    assert runtime.bf16_matmul_supported() is False
+
+
+def test_the_folders_come_from_the_environment_only_here(monkeypatch, tmp_path):
+    from vaelib import runtime
+
+    monkeypatch.setenv("VAELIB_PICS", str(tmp_path / "p"))
+    monkeypatch.setenv("VAELIB_CHECKPOINTS", str(tmp_path / "c"))
+    monkeypatch.setenv("VAELIB_DATA", str(tmp_path / "d"))
+    monkeypatch.setenv("VAELIB_NO_DOWNLOAD", "1")
+    assert runtime.pics_dir() == tmp_path / "p" and runtime.checkpoints_dir() == tmp_path / "c"
+    assert runtime.data_dir() == tmp_path / "d" and runtime.download_allowed() is False
+    lesson = runtime.setup_lesson(seed=0)
+    assert lesson.pics == tmp_path / "p" and lesson.checkpoints == tmp_path / "c"
+    for name in ("VAELIB_PICS", "VAELIB_CHECKPOINTS", "VAELIB_DATA", "VAELIB_NO_DOWNLOAD"):
+        monkeypatch.delenv(name)
+    assert runtime.pics_dir(fast=False) == runtime.REPO_ROOT / "work" / "pics"
+    assert runtime.checkpoints_dir() == runtime.REPO_ROOT / "checkpoints"
+    assert runtime.data_dir() is None and runtime.download_allowed() is True
+
+
+def test_only_runtime_reads_the_environment():
+    import re
+    from pathlib import Path
+
+    import vaelib
+
+    package = Path(vaelib.__file__).parent
+    readers = sorted(
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*.py")
+        if re.search(r"os\.environ|os\.getenv", p.read_text())
+    )
+    assert readers == ["runtime.py"], readers
 
 
 def test_bf16_speedup_is_a_measured_ratio_and_zero_without_bf16(monkeypatch):
     from vaelib import runtime
 
     speedup = runtime.bf16_matmul_speedup("cpu", (8, 16, 8), 1)
-    assert speedup >= 0 and (speedup > 0) == runtime.bf16_matmul_supported("cpu")
-    monkeypatch.setattr(runtime, "bf16_matmul_supported", lambda device="cpu": False)
+    assert speedup >= 0 and (speedup > 0) == runtime.bf16_matmul_supported()
+    monkeypatch.setattr(runtime, "bf16_matmul_supported", lambda: False)
     assert runtime.bf16_matmul_speedup("cpu", (8, 16, 4), 1) == 0.0
     assert runtime.bf16_matmul_speedup("meta") == 0.0

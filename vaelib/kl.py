@@ -25,6 +25,7 @@ from torch import distributions as D
 
 from vaelib import validate as check
 
+_SAME_K = "give both the same shape (..., K): the probabilities of the same K outcomes."
 SUM_TOL = 1e-5  # how far a row of probabilities may sum from 1
 LOG2 = math.log(2.0)  # nats per bit
 
@@ -59,14 +60,6 @@ def _as_probs(p, name: str) -> torch.Tensor:
     return p
 
 
-def _check_same_shape(p: torch.Tensor, q: torch.Tensor, names: str = "p and q") -> None:
-    if p.shape != q.shape:
-        raise ValueError(
-            f"{names} must have the same shape (..., K), got {tuple(p.shape)} and "
-            f"{tuple(q.shape)}: both must list the probabilities of the same K outcomes."
-        )
-
-
 def _xlogy(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``x * log(y)`` with ``0 log y = 0`` (even for y = 0) and ``x log 0 = -inf`` for x > 0.
 
@@ -94,7 +87,7 @@ def cross_entropy(p, q) -> torch.Tensor:
     ``H(P, Q) = H(P) + D_KL(P || Q) >= H(P)``.
     """
     p, q = _as_probs(p, "p"), _as_probs(q, "q")
-    _check_same_shape(p, q)
+    check.same_shape(p, q, ("p", "q"), _SAME_K)
     return -_xlogy(p, q).sum(dim=-1)
 
 
@@ -106,7 +99,7 @@ def kl_discrete(p, q) -> torch.Tensor:
     Raises ValueError for negative entries, rows that do not sum to 1, or mismatched shapes.
     """
     p, q = _as_probs(p, "p"), _as_probs(q, "q")
-    _check_same_shape(p, q)
+    check.same_shape(p, q, ("p", "q"), _SAME_K)
     return (_xlogy(p, p) - _xlogy(p, q)).sum(dim=-1)
 
 
@@ -275,7 +268,7 @@ def fit_gaussian_on_grid(
     if x.dim() != 1:
         raise ValueError(f"x must be a 1-D grid (K,), got shape {tuple(x.shape)}.")
     p = _as_probs(p, "p").to(x.dtype)
-    _check_same_shape(x, p, "x and p")
+    check.same_shape(x, p, ("x", "p"), "give one probability per grid point.")
     spacing = float(x[1] - x[0])
     if mus is None:
         mus = torch.linspace(float(x[0]), float(x[-1]), 241, dtype=x.dtype)

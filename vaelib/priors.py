@@ -1,4 +1,5 @@
-"""Priors p(z) for a VAE (lesson 08), and the prior hole: prior mass where no code lies.
+"""Priors p(z) for a VAE (lesson 08); their log-densities come from ``vaelib.densities``, and
+the prior hole (prior mass where no code lies) is measured in ``vaelib.holes``.
 
 Every prior has ``log_prob(z)``: z (N, D) -> (N,) in nats, and ``sample(n, generator)`` -> (n, D).
 
@@ -22,26 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-_LOG_2PI = math.log(2 * math.pi)
-
-
-def _check_z(z: torch.Tensor, latent_dim: int) -> None:
-    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != latent_dim:
-        got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-        raise ValueError(f"z must have shape (N, {latent_dim}), got {got}.")
-
-
-def _check_n(n: int) -> None:
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int (the number of samples), got {n!r}.")
-
-
-def log_normal_diag(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """``log N(z; mean, diag exp(logvar))`` summed over the last dim; broadcasts: (..., D) -> (...,).
-
-    ``-0.5 * sum_d ((z_d - mean_d)^2 / exp(logvar_d) + logvar_d + log 2 pi)``.
-    """
-    return -0.5 * ((z - mean).pow(2) / logvar.exp() + logvar + _LOG_2PI).sum(-1)
+from vaelib import validate as check
+from vaelib.densities import log_mixture_diag, log_normal_diag, log_standard_normal
 
 
 class StandardNormalPrior(nn.Module):
@@ -49,18 +32,17 @@ class StandardNormalPrior(nn.Module):
 
     def __init__(self, latent_dim: int) -> None:
         super().__init__()
-        if latent_dim < 1:
-            raise ValueError(f"latent_dim must be at least 1, got {latent_dim}.")
+        latent_dim = check.integer(latent_dim, "latent_dim", 1, "dimensions of z")
         self.latent_dim = latent_dim
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, D) -> (N,): ``-0.5 * sum_d (z_d^2 + log 2 pi)``."""
-        _check_z(z, self.latent_dim)
-        return -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+        check.codes(z, "z", dim=self.latent_dim)
+        return log_standard_normal(z)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws ``z ~ N(0, I)``: (n, D), float32 on the CPU."""
-        _check_n(n)
+        n = check.integer(n, "n", 1, "the number of samples")
         return torch.randn(n, self.latent_dim, generator=generator)
 
 
@@ -74,10 +56,8 @@ class MixturePrior(nn.Module):
 
     def __init__(self, n_components: int, latent_dim: int, *, seed: int = 0) -> None:
         super().__init__()
-        if n_components < 1 or latent_dim < 1:
-            raise ValueError(
-                f"n_components and latent_dim must be at least 1, got {n_components}, {latent_dim}."
-            )
+        n_components = check.integer(n_components, "n_components", 1, "mixture components")
+        latent_dim = check.integer(latent_dim, "latent_dim", 1, "dimensions of z")
         g = torch.Generator().manual_seed(seed)
         self.latent_dim = latent_dim
         self.weight_logits = nn.Parameter(torch.zeros(n_components))
@@ -108,15 +88,14 @@ class MixturePrior(nn.Module):
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, D) -> (N,): ``logsumexp_j (log pi_j + log N(z; m_j, diag exp(s_j)))``."""
-        _check_z(z, self.latent_dim)
+        check.codes(z, "z", dim=self.latent_dim)
         log_pi = torch.log_softmax(self.weight_logits, dim=0)  # (K,)
-        log_n = log_normal_diag(z[:, None], self.means, self.logvars)  # (N, K)
-        return torch.logsumexp(log_pi + log_n, dim=1)
+        return log_mixture_diag(z, log_pi, self.means, self.logvars)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws: a component ``j ~ Categorical(pi)``, then ``z = m_j + exp(s_j / 2) * eps``."""
-        _check_n(n)
+        n = check.integer(n, "n", 1, "the number of samples")
         j = torch.multinomial(self.weights.cpu(), n, replacement=True, generator=generator)
         eps = torch.randn(n, self.latent_dim, generator=generator)
         return self.means.cpu()[j] + torch.exp(0.5 * self.logvars.cpu()[j]) * eps
@@ -141,8 +120,7 @@ class VampPrior(nn.Module):
         super().__init__()
         if not callable(encode):
             raise TypeError(f"encode must be the encoder, a callable; got {type(encode)}.")
-        if n_components < 1:
-            raise ValueError(f"n_components must be at least 1, got {n_components}.")
+        n_components = check.integer(n_components, "n_components", 1, "pseudo-inputs")
         g = torch.Generator().manual_seed(seed)
         object.__setattr__(self, "encode", encode)  # not registered: no cycle in the module tree
         self.pseudo_logits = nn.Parameter(
@@ -156,51 +134,14 @@ class VampPrior(nn.Module):
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, D) -> (N,): ``logsumexp_k log q(z|u_k) - log K``."""
         mu, logvar = self.components()
-        _check_z(z, mu.shape[1])
+        check.codes(z, "z", dim=mu.shape[1])
         log_q = log_normal_diag(z[:, None], mu, logvar)  # (N, K)
         return torch.logsumexp(log_q, dim=1) - math.log(mu.shape[0])
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws: ``k`` uniform, then ``z = mu_k + exp(logvar_k / 2) * eps``."""
-        _check_n(n)
+        n = check.integer(n, "n", 1, "the number of samples")
         mu, logvar = (t.cpu() for t in self.components())
         k = torch.randint(mu.shape[0], (n,), generator=generator)
         return mu[k] + torch.exp(0.5 * logvar[k]) * torch.randn(n, mu.shape[1], generator=generator)
-
-
-@torch.no_grad()
-def aggregate_posterior_log_prob(
-    z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, chunk: int = 1024
-) -> torch.Tensor:
-    """``log q(z)`` of the aggregate posterior ``q(z) = (1/N) sum_n N(z; mu_n, diag exp(logvar_n))``.
-
-    z: (M, D); mu, logvar: (N, D), the encoder's outputs for N images. Returns (M,):
-    ``logsumexp_n log N(z; mu_n, ...) - log N``, computed ``chunk`` rows of z at a time.
-    """
-    _check_z(z, mu.shape[1])
-    parts = [
-        torch.logsumexp(log_normal_diag(zc[:, None], mu, logvar), dim=1) for zc in z.split(chunk)
-    ]
-    return torch.cat(parts) - math.log(mu.shape[0])
-
-
-def prior_hole_fraction(
-    z_prior: torch.Tensor,
-    z_data: torch.Tensor,
-    mu: torch.Tensor,
-    logvar: torch.Tensor,
-    quantile: float = 0.05,
-) -> float:
-    """The fraction of prior draws that land in a hole of the aggregate posterior.
-
-    A hole is where ``log q(z)`` (``aggregate_posterior_log_prob`` with the reference codes
-    mu, logvar: (N, D)) is below its ``quantile`` over real codes ``z_data`` (M, D), draws
-    ``z ~ q(z|x)`` of *other* images than the reference ones. A prior that matched q(z) would
-    score ``quantile``; the larger the fraction of ``z_prior`` (P, D) below it, the more prior
-    mass lies where no image's code does, and the more samples decode to no garment.
-    """
-    if not 0 < quantile < 1:
-        raise ValueError(f"quantile must lie in (0, 1), got {quantile!r}.")
-    threshold = torch.quantile(aggregate_posterior_log_prob(z_data, mu, logvar), quantile)
-    return float((aggregate_posterior_log_prob(z_prior, mu, logvar) < threshold).float().mean())

@@ -11,8 +11,8 @@ so **each model ends where training it alone with ``train.train`` ends** (to flo
 ``tests/test_stacked.py``). The models come back as ordinary modules, each with its own history
 and checkpoint, the same files ``train.train`` writes.
 
-Stackable: ``models.VAE`` (MLP) trained with ``train.vae_loss_fn`` or an ``ELBOLoss`` (beta,
-free bits, warm-up; no learned prior), and ``models.Autoencoder`` with ``train.ae_loss``.
+Stackable: ``models.VAE`` (MLP) trained with ``losses.vae_loss`` or an ``ELBOLoss`` (beta,
+free bits, warm-up; no learned prior), and ``models.Autoencoder`` with ``losses.ae_loss``.
 Speed-up on the six-beta sweep: ``python benchmarks/bench.py`` (``sweep``), docs/benchmarks.md.
 """
 
@@ -30,13 +30,8 @@ from tqdm.auto import tqdm
 from vaelib import train as T
 from vaelib import validate as check
 from vaelib.checkpoint import check_writable, load_if_matching, save_checkpoint
-from vaelib.losses import negative_elbo
+from vaelib.losses import beta_warmup, negative_elbo
 from vaelib.models import VAE, Autoencoder
-
-try:  # the plan moves beta_warmup to losses; until then it lives in collapse
-    from vaelib.losses import beta_warmup
-except ImportError:  # pragma: no cover - depends on the merge order
-    from vaelib.collapse import beta_warmup
 
 __all__ = ["LossWeights", "loss_weights", "stackable", "train_many"]
 
@@ -52,12 +47,12 @@ class LossWeights:
     free_bits: float = 0.0
     warmup_steps: int = 0
     start_step: int = 0
-    log_beta: bool = False  # ELBOLoss logs beta_t; train.vae_loss_fn does not
+    log_beta: bool = False  # ELBOLoss logs beta_t; losses.vae_loss does not
 
 
 def loss_weights(loss_fn) -> LossWeights:
     """The ``LossWeights`` of a loss function ``train.train`` accepts, or ValueError when it
-    cannot be stacked: ``train.ae_loss``, ``train.vae_loss_fn`` (beta 1) and ``ELBOLoss``
+    cannot be stacked: ``losses.ae_loss``, ``losses.vae_loss`` (beta 1) and ``ELBOLoss``
     objects without a prior (their ``beta``, ``free_bits``, ``warmup_steps`` and ``step``)."""
     name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
     if name == "ae_loss":
@@ -75,7 +70,7 @@ def loss_weights(loss_fn) -> LossWeights:
             int(getattr(loss_fn, "step", 0)), True,
         )  # fmt: skip
     raise ValueError(
-        f"loss_fn {name!r} cannot be stacked: use train.ae_loss, train.vae_loss_fn or an "
+        f"loss_fn {name!r} cannot be stacked: use losses.ae_loss, losses.vae_loss or an "
         "ELBOLoss (beta, free_bits, warmup_steps), or train the model alone with train.train."
     )
 
@@ -294,7 +289,7 @@ def train_many(
         )
     weights = [loss_weights(f) for f in loss_fns]
     if {w.kind for w in weights} != {"elbo" if isinstance(models[0], VAE) else "ae"}:
-        raise ValueError("a VAE stack needs ELBO losses, an Autoencoder stack train.ae_loss.")
+        raise ValueError("a VAE stack needs ELBO losses, an Autoencoder stack losses.ae_loss.")
     histories: list[T.History | None] = [None] * n
     expected = [{"epochs": epochs, **(meta or {})} for meta in metas]
     for i, path in enumerate(checkpoints):
