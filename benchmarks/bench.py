@@ -11,6 +11,14 @@ For each model of ``--models`` (recipes of ``vaelib.train.RECIPES``), in the sam
   step on one pre-loaded batch, repeated for an epoch's steps: an epoch with no data pipeline
   and no bookkeeping. ``loop_over_floor`` is loop / floor (target: at most 1.25).
 
+- **gemm**: the step's matrix products and convolutions alone (recorded during one step, at
+  its shapes and strides, replayed on fresh tensors) in bfloat16 and in float32; the step's
+  FLOPs (``torch.utils.flop_counter``) give each precision's GFLOP/s, and ``loop_over_gemm`` is
+  loop / the faster precision's products (target: at most 1.5): the machine's limit.
+
+With the sweep (default; ``--no-sweep``) it trains lesson 08's six betas one by one and as one
+stacked model (``vaelib.stacked``) and reports the speed-up.
+
 For the MLP VAE it also times **usual**, the pipeline of pytorch/examples ``vae/main.py``:
 torchvision's ``FashionMNIST(transform=ToTensor())`` + ``DataLoader(shuffle=True,
 num_workers=0)``, a ``.to(device)`` per batch, the deck's loss on the sigmoid outputs,
@@ -399,6 +407,77 @@ def _gemm_fields(runs: dict, flops: int, steps: int) -> dict:
     }
 
 
+SWEEP_BETAS = (0.1, 0.5, 1.0, 2.0, 4.0, 8.0)  # lesson 08's beta sweep
+
+
+def bench_sweep(
+    device: torch.device, *, epochs: int, seed: int, limit: int | None, amp: bool, repeats: int,
+    betas: tuple[float, ...] = SWEEP_BETAS,
+) -> dict:  # fmt: skip
+    """Lesson 08's sweep (MLP VAE 784-400-20, binarised pixels, batch 128, one model per beta):
+    trained one after another with ``train.train`` against one stacked model
+    (``vaelib.stacked.train_many``), in turn ``repeats`` times; seconds per epoch of the whole
+    sweep, the speed-up, and how far apart the two trainings' final losses are."""
+    from vaelib.losses import ELBOLoss
+    from vaelib.models import VAE
+    from vaelib.stacked import train_many
+
+    images, _ = load_dataset("fashion-mnist", "train", fast=False)
+    images = images[:limit]
+
+    def loader():
+        return DeviceLoader(images, 128, device=device, seed=seed, binarize=True)
+
+    def fresh() -> nn.Module:
+        torch.manual_seed(seed)
+        return VAE(latent_dim=20).to(device)
+
+    quiet = contextlib.redirect_stderr(io.StringIO())
+    runs: dict[str, list[tuple[float, float]]] = {"one_by_one": [], "stacked": []}
+    last: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        clock, losses = _Clock(device), []
+        with quiet:
+            for beta in betas:
+                history = T.train(fresh(), loader(), ELBOLoss(beta), epochs=epochs, amp=amp)
+                losses.append(history["loss"][-1])
+        runs["one_by_one"].append(clock.per_epoch(epochs))
+        last["one_by_one"] = losses
+        clock = _Clock(device)
+        with quiet:
+            models = [fresh() for _ in betas]
+            histories = train_many(
+                models, loader(), [ELBOLoss(b) for b in betas], epochs=epochs, amp=amp
+            )
+        runs["stacked"].append(clock.per_epoch(epochs))
+        last["stacked"] = [h["loss"][-1] for h in histories]
+
+    def best(part: str, which: int = 0) -> float:
+        return min(r[which] for r in runs[part])
+
+    paired = sorted(a[0] / b[0] for a, b in zip(runs["one_by_one"], runs["stacked"], strict=True))
+    return {
+        "betas": list(betas),
+        "models": len(betas),
+        "one_by_one": {
+            "seconds_per_epoch": best("one_by_one"),
+            "cpu_seconds_per_epoch": best("one_by_one", 1),
+            "runs": [w for w, _ in runs["one_by_one"]],
+        },  # fmt: skip
+        "stacked": {
+            "seconds_per_epoch": best("stacked"),
+            "cpu_seconds_per_epoch": best("stacked", 1),
+            "runs": [w for w, _ in runs["stacked"]],
+        },  # fmt: skip
+        "speedup": best("one_by_one") / best("stacked"),
+        "speedup_cpu": best("one_by_one", 1) / best("stacked", 1),
+        "speedup_paired_median": paired[len(paired) // 2],
+        "final_loss_max_abs_difference": max(
+            abs(a - b) for a, b in zip(last["one_by_one"], last["stacked"], strict=True)
+        ),
+    }
+
+
 def _best_of(fn: Callable[[], object], repeats: int, device: torch.device) -> dict:
     """The fastest of ``repeats`` calls: wall seconds and CPU seconds (see ``_Clock``)."""
     times = []
@@ -457,6 +536,7 @@ def benchmark(
     usual: bool = True,
     library: bool = False,
     library_images: int = 1000,
+    sweep: bool = True,
 ) -> dict:
     """Run the benchmark and return the JSON-ready result (see the module docstring).
 
@@ -489,6 +569,10 @@ def benchmark(
             MODELS[key], device, epochs=epochs, seed=seed, limit=limit, amp=amp,
             compile_mode=compile_mode, repeats=repeats, usual=usual and key == "mlp",
         )  # fmt: skip
+    if sweep:
+        result["sweep"] = bench_sweep(
+            device, epochs=epochs, seed=seed, limit=limit, amp=amp, repeats=repeats
+        )
     if library:
         result["library"] = bench_library(device, seed, repeats, library_images)
     return result
@@ -522,6 +606,15 @@ def summary(result: dict) -> str:
                 f"{name}: usual pipeline {r['usual']['seconds_per_epoch']:.2f} s/epoch "
                 f"({r['usual_over_loop']:.1f}x the loop); test loss {r['usual']['test_loss']:.2f}"
             )
+    if "sweep" in result:
+        w = result["sweep"]
+        lines.append(
+            f"sweep of {w['models']} MLP VAEs (betas {', '.join(f'{b:g}' for b in w['betas'])}): "
+            f"one by one {w['one_by_one']['seconds_per_epoch']:.2f} s/epoch, stacked "
+            f"{w['stacked']['seconds_per_epoch']:.2f} s/epoch, speed-up {w['speedup']:.2f}x "
+            f"(CPU time {w['speedup_cpu']:.2f}x, paired median {w['speedup_paired_median']:.2f}x); "
+            f"final losses within {w['final_loss_max_abs_difference']:.2g} nats"
+        )
     return "\n".join(lines)
 
 
@@ -545,6 +638,9 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--compile", choices=COMPILE_MODES, default="off", help="torch.compile")
     parser.add_argument("--no-usual", action="store_true", help="skip the usual pipeline")
+    parser.add_argument(
+        "--no-sweep", action="store_true", help="skip the six-beta sweep, one by one vs stacked"
+    )
     parser.add_argument("--library", action="store_true", help="also time IWAE and BIC")
     parser.add_argument(
         "--library-images", type=int, default=1000, help="test images for the IWAE timing"
@@ -561,6 +657,7 @@ def main(argv: list[str] | None = None) -> int:
         result = benchmark(
             args.device, models, args.epochs, args.seed, args.limit, amp, args.compile,
             args.repeats, not args.no_usual, args.library, args.library_images,
+            not args.no_sweep,
         )  # fmt: skip
     if args.json:
         print(json.dumps(result))

@@ -183,30 +183,6 @@ def test_the_folders_come_from_the_environment_only_here(monkeypatch, tmp_path):
     assert runtime.data_dir() is None and runtime.download_allowed() is True
 
 
-def test_bf16_probe_is_a_bool_and_false_where_the_check_is_missing(monkeypatch):
-    from vaelib import runtime
-
-    assert isinstance(runtime.bf16_matmul_supported("cpu"), bool)
-    assert runtime.bf16_matmul_supported("meta") is False
-    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
-
-    def missing():
-        raise RuntimeError("no such op")
-
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", missing, raising=False)
-    assert runtime.bf16_matmul_supported("cpu") is False  # the fallback: no bf16
-
-
-def test_bf16_speedup_is_a_measured_ratio_and_zero_without_bf16(monkeypatch):
-    from vaelib import runtime
-
-    speedup = runtime.bf16_matmul_speedup("cpu", (8, 16, 8), 1)
-    assert speedup >= 0 and (speedup > 0) == runtime.bf16_matmul_supported("cpu")
-    monkeypatch.setattr(runtime, "bf16_matmul_supported", lambda device="cpu": False)
-    assert runtime.bf16_matmul_speedup("cpu", (8, 16, 4), 1) == 0.0
-    assert runtime.bf16_matmul_speedup("meta") == 0.0
-
-
 def test_only_runtime_reads_the_environment():
     import re
     from pathlib import Path
@@ -220,3 +196,13 @@ def test_only_runtime_reads_the_environment():
         if re.search(r"os\.environ|os\.getenv", p.read_text())
     )
     assert readers == ["runtime.py"], readers
+
+
+def test_bf16_speedup_is_a_measured_ratio_and_zero_without_bf16(monkeypatch):
+    from vaelib import runtime
+
+    speedup = runtime.bf16_matmul_speedup("cpu", (8, 16, 8), 1)
+    assert speedup >= 0 and (speedup > 0) == runtime.bf16_matmul_supported()
+    monkeypatch.setattr(runtime, "bf16_matmul_supported", lambda: False)
+    assert runtime.bf16_matmul_speedup("cpu", (8, 16, 4), 1) == 0.0
+    assert runtime.bf16_matmul_speedup("meta") == 0.0

@@ -8,7 +8,7 @@ import torch
 from vaelib import stacked
 from vaelib import train as T
 from vaelib.checkpoint import load_checkpoint
-from vaelib.losses import ELBOLoss, vae_loss
+from vaelib.losses import ELBOLoss, ae_loss, vae_loss
 from vaelib.models import VAE, Autoencoder, ConvVAE
 
 
@@ -72,13 +72,13 @@ def test_each_stacked_vae_ends_where_it_ends_alone():
 
 def test_each_stacked_autoencoder_ends_where_it_ends_alone_with_its_own_data():
     data = [_batches(seed=s) for s in (1, 2)]
-    alone = [_alone(lambda: Autoencoder(latent_dim=2), T.ae_loss, b) for b in data]
+    alone = [_alone(lambda: Autoencoder(latent_dim=2), ae_loss, b) for b in data]
     models = []
     for _ in data:
         torch.manual_seed(0)
         models.append(Autoencoder(latent_dim=2))
     histories = stacked.train_many(
-        models, data, [T.ae_loss] * 2, epochs=2, lr=3e-3, progress=False, amp=False
+        models, data, [ae_loss] * 2, epochs=2, lr=3e-3, progress=False, amp=False
     )
     for (model_alone, history_alone), model, history in zip(alone, models, histories, strict=True):
         _close(model_alone, model)
@@ -106,7 +106,7 @@ def test_checkpoints_are_the_files_train_writes(tmp_path):
         ([ConvVAE(), ConvVAE()], [vae_loss] * 2, "MLP VAEs or Autoencoders"),
         ([VAE(latent_dim=4), VAE(latent_dim=5)], [vae_loss] * 2, "one class and shape"),
         ([VAE(latent_dim=4)] * 2, [vae_loss], "one loss_fn per model"),
-        ([VAE(latent_dim=4)] * 2, [T.ae_loss] * 2, "ELBO losses"),
+        ([VAE(latent_dim=4)] * 2, [ae_loss] * 2, "ELBO losses"),
         ([VAE(latent_dim=4)] * 2, [lambda m, x: {}] * 2, "cannot be stacked"),
     ],
 )

@@ -195,22 +195,20 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def bf16_matmul_supported(device: str | torch.device = "cpu") -> bool:
-    """Whether ``device`` has native bfloat16 matrix instructions: on a GPU torch's public
-    ``torch.cuda.is_bf16_supported()``; on a CPU oneDNN's check for AVX512-BF16 or AMX (torch
-    has no public one). False for other devices, and whenever the check is missing or fails."""
-    device = torch.device(device)
+def bf16_matmul_supported() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices natively (AVX512-BF16 or AMX), where bf16
+    autocast measured faster (docs/benchmarks.md). The one place vaelib asks.
+
+    torch has no public API for it: oneDNN's own probe (``torch.ops.mkldnn``, private) is used
+    when oneDNN is built in (``torch.backends.mkldnn.is_available()``, public); if the probe is
+    missing or fails (another torch version or build), the answer is False: autocast stays off.
+    """
     try:
-        if device.type == "cuda":
-            return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-        if device.type == "cpu":
-            return bool(
-                torch.backends.mkldnn.is_available()
-                and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-            )
+        if not torch.backends.mkldnn.is_available():
+            return False
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
-    return False
 
 
 def bf16_matmul_speedup(
@@ -225,7 +223,7 @@ def bf16_matmul_speedup(
     faster: oneDNN's bf16 kernel ran at half the float32 rate on an AVX512-BF16 Xeon without
     AMX (docs/benchmarks.md). Cached per process (a property of the machine, ~0.1 s to measure).
     """
-    if torch.device(device).type != "cpu" or not bf16_matmul_supported(device):
+    if torch.device(device).type != "cpu" or not bf16_matmul_supported():
         return 0.0
     return _bf16_speedup(tuple(int(v) for v in shape), int(rounds))
 

@@ -30,13 +30,8 @@ from tqdm.auto import tqdm
 from vaelib import train as T
 from vaelib import validate as check
 from vaelib.checkpoint import check_writable, load_if_matching, save_checkpoint
-from vaelib.losses import negative_elbo
+from vaelib.losses import beta_warmup, negative_elbo
 from vaelib.models import VAE, Autoencoder
-
-try:  # the plan moves beta_warmup to losses; until then it lives in collapse
-    from vaelib.losses import beta_warmup
-except ImportError:  # pragma: no cover - depends on the merge order
-    from vaelib.losses import beta_warmup
 
 __all__ = ["LossWeights", "loss_weights", "stackable", "train_many"]
 
@@ -145,7 +140,7 @@ class _Stack:
                 h = torch.relu(h)
             elif h.dim() == 2:  # one input for every model: one matrix product for all of them
                 out = F.linear(h, w.flatten(0, 1), b.flatten())
-                h = out.view(h.shape[0], self.M, -1).transpose(0, 1)
+                h = out.view(h.shape[0], self.M, -1).transpose(0, 1).contiguous()
             else:
                 h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
         return h
@@ -231,15 +226,24 @@ def _stack_loss(stack: _Stack, x, weights: list[LossWeights], gens, step: int):
     )
     z = mu + torch.exp(0.5 * logvar) * eps
     logits = stack.decode_logits(z)
-    terms: dict[str, list] = {"loss": [], "recon": [], "kl": [], "beta": []}
-    for m, w in enumerate(weights):  # the one loss home, per model: its own beta and free bits
-        beta = beta_warmup(w.start_step + step, w.warmup_steps, w.beta)
-        xm = x if x.dim() == logits.dim() - 1 else x[m]
-        t = negative_elbo(xm, logits[m], mu[m], logvar[m], beta=beta, free_bits=w.free_bits)
-        for key, value in (("loss", t.loss), ("recon", t.recon), ("kl", t.kl)):
-            terms[key].append(value.mean())
-        terms["beta"].append(torch.tensor(float(beta)))
-    out = {key: torch.stack([v.float() for v in vals]) for key, vals in terms.items()}
+    M = logits.shape[0]
+    # The one loss home, once for the whole stack (models as more rows): each image's recon
+    # and KL, then each model's own beta_t. A model with free bits gets its own call.
+    xs = x.expand_as(logits) if x.dim() == logits.dim() - 1 else x
+    t = negative_elbo(xs.flatten(0, 1), logits.flatten(0, 1), mu.flatten(0, 1),
+                      logvar.flatten(0, 1))  # fmt: skip
+    recon, kl = t.recon.view(M, B).mean(1), t.kl.view(M, B).mean(1)
+    betas = [beta_warmup(w.start_step + step, w.warmup_steps, w.beta) for w in weights]
+    beta = torch.tensor(betas, device=recon.device, dtype=recon.dtype)
+    losses = list((recon + beta * kl).unbind())
+    for m, w in enumerate(weights):
+        if w.free_bits > 0:
+            own = negative_elbo(
+                xs[m], logits[m], mu[m], logvar[m], beta=betas[m], free_bits=w.free_bits
+            )
+            losses[m] = own.loss.mean()
+    out = {"loss": torch.stack(losses), "recon": recon, "kl": kl, "beta": beta}
+    out = {key: value.float() for key, value in out.items()}
     return out["loss"].sum(), out
 
 

@@ -334,19 +334,27 @@ LOSS_WEIGHT_FIELDS = frozenset({"beta", "free_bits", "warmup_fraction"})
 
 
 def train_or_load_many(
-    names: list[str], device: str | torch.device = "cpu", *, seed: int = 0, progress: bool = True
+    names: list[str],
+    device: str | torch.device = "cpu",
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    fast: bool | None = None,
 ) -> dict[str, tuple[nn.Module, History]]:
-    """``{name: train_or_load(name, device, seed=seed)}`` for each name, faster: recipes that
-    differ only in their loss weights (``LOSS_WEIGHT_FIELDS``) and whose models stack (MLP VAEs,
-    autoencoders) train together as one stacked model (``vaelib.stacked.train_many``: each model
-    ends where it ends alone, to float rounding). Each model gets the checkpoint and history that
-    ``train_or_load`` gives it (the same file and meta: either function loads the other's).
+    """``{name: train_or_load(name, device, seed=seed, fast=fast)}`` for each name, faster:
+    recipes that differ only in their loss weights (``LOSS_WEIGHT_FIELDS``) and whose models
+    stack (MLP VAEs and autoencoders, no learned prior) train together as one stacked model
+    (``vaelib.stacked.train_many``: each model ends where it ends alone, to float rounding).
+    Each model gets the checkpoint and history ``train_or_load`` gives it (the same file and
+    meta: either function loads what the other saved). A recipe with a learned prior needs its
+    prior module: train it with ``train_or_load(name, prior=...)``.
     """
     from vaelib import stacked
 
     unknown = [name for name in names if name not in RECIPES]
     if unknown:
         raise ValueError(f"names {unknown} have no recipe: use names from {sorted(RECIPES)}.")
+    fast = fast_mode() if fast is None else fast
     groups: dict[tuple, list[str]] = {}
     for name in dict.fromkeys(names):
         shared = {k: v for k, v in asdict(RECIPES[name]).items() if k not in LOSS_WEIGHT_FIELDS}
@@ -354,39 +362,29 @@ def train_or_load_many(
     out: dict[str, tuple[nn.Module, History]] = {}
     for group in groups.values():
         recipe = RECIPES[group[0]]
-        if recipe.prior is not None:  # a learned prior is a module of its own model: alone
-            out.update({name: train_or_load(name, device, seed=seed, progress=progress)
+        if len(group) == 1 or recipe.prior is not None or recipe.kind == "vae_conv":
+            out.update({name: train_or_load(name, device, seed=seed, progress=progress, fast=fast)
                         for name in group})  # fmt: skip
             continue
-        images, _ = load_dataset(recipe.dataset, "train")
+        images, _ = load_dataset(recipe.dataset, "train", fast=fast)
         loader = DeviceLoader(
             images, recipe.batch_size, device=device, seed=seed, binarize=recipe.binarize
         )
-        epochs = recipe.fast_epochs if fast_mode() else recipe.epochs
-        built, states = [], []
-        for name in group:
-            torch.manual_seed(seed)  # as train_or_load: the same initial weights, noise stream
+        epochs = recipe.fast_epochs if fast else recipe.epochs
+        models, loss_fns, states = [], [], []
+        for name in group:  # as train_or_load: the same initial weights and noise stream
+            torch.manual_seed(seed)
             warmup_steps = int(RECIPES[name].warmup_fraction * epochs * len(loader))
             model, loss_fn = build_model(RECIPES[name], warmup_steps=warmup_steps)
-            built.append((model.to(device), loss_fn))
-            device_ = torch.device(device)
-            cuda = device_.type == "cuda"
-            states.append(torch.cuda.get_rng_state(device_) if cuda else torch.get_rng_state())
-        models, loss_fns = [m for m, _ in built], [f for _, f in built]
-        try:
-            [stacked.loss_weights(f) for f in loss_fns]
-            stackable = len(group) > 1 and stacked.stackable(models)
-        except ValueError:
-            stackable = False
-        if not stackable:
-            out.update({name: train_or_load(name, device, seed=seed, progress=progress)
-                        for name in group})  # fmt: skip
-            continue
+            models.append(model.to(device))
+            loss_fns.append(loss_fn)
+            cuda = torch.device(device).type == "cuda"
+            states.append(torch.cuda.get_rng_state(device) if cuda else torch.get_rng_state())
         histories = stacked.train_many(
-            models, loader, loss_fns, epochs=epochs,
-            lr=recipe.lr, checkpoints=[checkpoint_path(name) for name in group],
+            models, loader, loss_fns, epochs=epochs, lr=recipe.lr,
+            checkpoints=[checkpoint_path(name, fast=fast) for name in group],
             metas=[{"recipe": asdict(RECIPES[name]), "seed": seed} for name in group],
-            rng_states=states, progress=progress, desc=f"{len(group)} stacked: {group[0]}, ...",
+            rng_states=states, progress=progress, desc=f"{group[0]} and {len(group) - 1} more",
         )  # fmt: skip
         out.update({name: (m, h) for name, m, h in zip(group, models, histories, strict=True)})
     return {name: out[name] for name in names}
