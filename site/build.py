@@ -30,6 +30,9 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from launch import binder_url, colab_url, repository_url  # noqa: E402 (tools/ is not a package)
+
 SITE = ROOT / "site"
 MATHJAX = ROOT / "node_modules" / "mathjax-full" / "es5"
 # What tex-chtml.js loads at run time: TeX extensions (autoload), the CHTML fonts, the menu's
@@ -74,22 +77,21 @@ def lesson_title(nb) -> str:
     return next(line[2:].strip() for line in first.source.splitlines() if line.startswith("# "))
 
 
-def home_page(readme: str, lesson_paths: list[Path], titles: list[str], repository: str) -> str:
+def home_page(readme: str, lesson_paths: list[Path], solved: list[str], links: dict) -> str:
     title, paragraph, table = readme_parts(readme)
     table = LINK.sub(r"](notebooks/\1.ipynb)", table)
-    slug = "/".join(repository.split("/")[-2:])
     lesson_toc = "\n".join(f"notebooks/{p.stem}" for p in lesson_paths)
-    solution_toc = "\n".join(f"solutions/{p.stem}" for p in lesson_paths)
+    solution_toc = "\n".join(f"solutions/{stem}" for stem in solved)
     return f"""# {title}
 
-[![Launch on Binder](_static/badge-binder.svg)](https://mybinder.org/v2/gh/{slug}/main?urlpath=lab)
-[![Open in Colab](_static/badge-colab.svg)](https://colab.research.google.com/github/{slug}/blob/main/)
+[![Launch on Binder](_static/badge-binder.svg)]({links["binder"]})
+[![Open in Colab](_static/badge-colab.svg)]({links["colab"]})
 
 {paragraph}
 
 <a class="vae-course-deck" href="slides/vae.html"><strong>The lecture slides</strong></a> (the deck every lesson's figures come from; press
 F for full screen). The code, the data set's instructions and the tests are in the
-[repository]({repository}).
+[repository]({links["repository"]}).
 
 ## The lessons
 
@@ -157,13 +159,15 @@ def pad_display_math(text: str) -> str:
     return "\n".join(out)
 
 
-def stage_lesson(src: Path, dst: Path) -> tuple[str, int]:
-    """Copy one lesson for the site; return its title and how many image outputs it has."""
+def stage_lesson(src: Path, dst: Path) -> tuple[str, int, set[str]]:
+    """Copy one lesson for the site; return its title, how many image outputs it has and the
+    repository files its text links to (``../docs/x.md``: ``docs/x.md``)."""
     nb = nbformat.read(src, as_version=4)
     nb.metadata.pop("widgets", None)
-    images = 0
+    images, linked = 0, set()
     for cell in nb.cells:
         if cell.cell_type == "markdown":
+            linked |= set(re.findall(r"\]\(\.\./((?!solutions/|notebooks/)[^)#\s]+)", cell.source))
             text = re.sub(
                 r"\.\./solutions/(\d\d_[A-Za-z0-9_]+)\.py\)", r"../solutions/\1.md)", cell.source
             )
@@ -173,7 +177,7 @@ def stage_lesson(src: Path, dst: Path) -> tuple[str, int]:
         elif cell.cell_type == "code":
             images += sum("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
     nbformat.write(nb, dst)
-    return lesson_title(nb), images
+    return lesson_title(nb), images, linked
 
 
 def favicon(path: Path) -> None:
@@ -210,11 +214,11 @@ def stage(notebooks: Path, staging: Path, deck: Path, mathjax: Path) -> list[str
     favicon(staging / "_extra" / "favicon.ico")
     shutil.copytree(ROOT / "pics", staging / "_extra" / "pics")
 
-    warnings, titles = [], []
+    warnings, solved, linked = [], [], set()
     paths = lessons(notebooks)
     for path in paths:
-        title, images = stage_lesson(path, staging / "notebooks" / path.name)
-        titles.append(title)
+        title, images, links = stage_lesson(path, staging / "notebooks" / path.name)
+        linked |= links
         if images == 0:
             warnings.append(
                 f"{path.name} has no figure in its outputs: commit it executed (make figures)"
@@ -225,31 +229,29 @@ def stage(notebooks: Path, staging: Path, deck: Path, mathjax: Path) -> list[str
             (staging / "solutions" / f"{path.stem}.md").write_text(
                 solution_page(solution, title), encoding="utf-8"
             )
+            solved.append(path.stem)
         else:
             warnings.append(f"{path.name} has no solutions/{path.stem}.py")
-    for page in ("lesson08_results.md",):  # docs a lesson links to
-        if (ROOT / "docs" / page).is_file():
-            (staging / "docs").mkdir(exist_ok=True)
-            text = (ROOT / "docs" / page).read_text(encoding="utf-8")
-            (staging / "docs" / page).write_text(
-                "---\norphan: true\n---\n" + text, encoding="utf-8"
-            )
+    for name in sorted(linked):  # a page for a linked .md, a download for any other file
+        src, dst = ROOT / name, staging / name
+        if not src.is_file():
+            continue  # Sphinx (-W) fails on the broken link, naming the lesson
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.suffix == ".md":
+            text = src.read_text(encoding="utf-8")
+            dst.write_text("---\norphan: true\n---\n" + text, encoding="utf-8")
+        else:
+            shutil.copy2(src, dst)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     repository = repository_url(ROOT / "CITATION.cff")
-    (staging / "settings.json").write_text(json.dumps({"repository": repository}), encoding="utf-8")
-    (staging / "index.md").write_text(
-        home_page(readme, paths, titles, repository), encoding="utf-8"
-    )
+    links = {  # the launch links of the home page and of every page's sidebar (site/conf.py)
+        "repository": repository,
+        "binder": binder_url(repository),
+        "colab": colab_url(repository, paths[0].name),
+    }
+    (staging / "settings.json").write_text(json.dumps(links), encoding="utf-8")
+    (staging / "index.md").write_text(home_page(readme, paths, solved, links), encoding="utf-8")
     return warnings
-
-
-def repository_url(citation: Path) -> str:
-    """The repository's https address: CITATION.cff's ``repository-code``, the one place it is
-    written (README's and the lessons' badges are checked against it by tests/test_launch.py)."""
-    found = re.search(r"^repository-code:\s*\"?([^\"\s]+)\"?\s*$", citation.read_text(), re.M)
-    if found is None:
-        raise ValueError("CITATION.cff has no repository-code: add the repository's https address")
-    return found.group(1).rstrip("/")
 
 
 def build(notebooks: Path, out: Path, deck: Path, mathjax: Path, strict: bool = True) -> int:

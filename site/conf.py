@@ -14,7 +14,8 @@ from pathlib import Path
 SOURCE = Path(__file__).resolve().parent  # the staged sources (build/site-src)
 
 
-REPOSITORY = json.loads((SOURCE / "settings.json").read_text())["repository"]  # site/build.py
+LINKS = json.loads((SOURCE / "settings.json").read_text())  # written by site/build.py
+REPOSITORY = LINKS["repository"]
 
 project = "vae-course"
 author = "vae-course contributors"
@@ -60,7 +61,7 @@ html_sidebars = {
     "**": ["navbar-logo.html", "search-button-field.html", "deck-link.html", "sbt-sidebar-nav.html"]
 }
 # default_mode: the theme reads it in JavaScript; unset, it logs a console error on every page.
-html_context = {"repository": REPOSITORY, "default_mode": "auto"}
+html_context = {"launch": LINKS, "default_mode": "auto"}
 html_favicon = "_static/favicon.svg"  # else the browser asks for /favicon.ico (a 404)
 
 # A build for the published site may set SITE_URL (the Pages workflow does): canonical links.
