@@ -90,18 +90,18 @@ def test_a_fresh_install_downloads_the_data_through_torchvision(monkeypatch, tmp
     download into the clone's data/."""
     from torchvision import datasets
 
-    from vaelib import data
+    from vaelib import data, datafiles, runtime
 
     calls = []
 
     def fake_fashion_mnist(root, train, download):  # torchvision.datasets.FashionMNIST
         calls.append((Path(root), train, download))
 
-    monkeypatch.setattr(data, "REPO_ROOT", tmp_path / "vae-course")
-    monkeypatch.setitem(data.SYSTEM_DIRS, "fashion-mnist", str(tmp_path / "no-system-data"))
+    monkeypatch.setattr(runtime, "REPO_ROOT", tmp_path / "vae-course")
+    monkeypatch.setitem(datafiles.SYSTEM_DIRS, "fashion-mnist", str(tmp_path / "no-system-data"))
     monkeypatch.delenv("VAELIB_DATA", raising=False)
     monkeypatch.setenv("VAELIB_NO_DOWNLOAD", "0")
-    monkeypatch.setattr(data, "_network_allows", lambda *a, **k: True)
+    monkeypatch.setattr(datafiles, "_network_allows", lambda *a, **k: True)
     monkeypatch.setattr(datasets, "FashionMNIST", fake_fashion_mnist)
     with pytest.raises(FileNotFoundError):  # the fake downloads nothing
         data.load_dataset("fashion-mnist", "test")
