@@ -181,3 +181,45 @@ def test_readme_lesson_times_are_the_measured_ones():
     total = re.search(r"\*\*(\d+) s for the whole\s+course\*\*", readme)
     assert total and int(total.group(1)) == round(report["total_seconds"]), "README's course time"
     assert math.isfinite(report["total_seconds"])
+
+
+def _fill_numbers():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "fill_numbers", ROOT / "tools" / "fill_numbers.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_fill_template_occurs_once_in_its_file():
+    fill = _fill_numbers()
+    for name, template in fill.TEMPLATES:
+        fill.find((ROOT / name).read_text(), template)  # ValueError names the template
+
+
+def test_fill_replaces_the_numbers_and_nothing_else():
+    fill = _fill_numbers()
+    text = "Say: it ends at\n243.0 nats (0.5%), 12 units.\nAnd 7 more."
+    results = {"06": {"loss": 240.5678, "share": {"in hole": 0.123}, "units": [3, 14]}}
+    template = 'ends at {06.loss:.1f} nats ({06.share."in hole":.1%}), {06.units[1]} units.'
+    assert (
+        fill.fill(text, template, results)
+        == "Say: it ends at\n240.6 nats (12.3%), 14 units.\nAnd 7 more."
+    )
+    with pytest.raises(ValueError, match="0 occurrences"):
+        fill.fill(text, "ends at {06.loss:.1f} parsecs", results)
+    with pytest.raises(KeyError, match="make figures"):
+        fill.fill(text, "ends at {07.loss:.1f} nats", results)
+
+
+def test_the_deck_is_in_step_with_the_committed_results():
+    fill = _fill_numbers()
+    lessons = {re.match(r"\{(\d\d)", p).group(1) for _, t in fill.TEMPLATES
+               for p in re.findall(r"\{\d\d[^}]*\}", t)}  # fmt: skip
+    have = set(fill.load_results())
+    if not lessons <= have:
+        pytest.skip(f"results/ lacks lessons {sorted(lessons - have)}: make figures writes them")
+    assert fill.main(["--check"]) == 0, "run make numbers: the deck is out of step with results/"

@@ -1,0 +1,171 @@
+"""``python tools/fill_numbers.py``: the deck's, README's and docs' measured numbers, from results/.
+
+Each lesson run in full mode from the course's ``notebooks/`` (``make figures``) writes
+``results/NN_topic.json`` (``vaelib.results.record``). This script rewrites the numbers that
+the deck, its speaker notes and the docs quote from those files, so that they say what the
+last full run measured. ``make numbers`` runs it; ``--check`` only reports what would change
+(exit status 1 when a file is out of step).
+
+Each entry of ``TEMPLATES`` is a phrase of a file with its numbers written as placeholders,
+``{LESSON.key.subkey:format}`` (``LESSON`` is the two-digit lesson, the keys index its results
+file, a list by ``[i]``; the format is Python's, e.g. ``.1f`` or ``.1%``). The phrase must occur
+exactly once in its file, whitespace and line breaks free; its numbers are replaced, nothing
+else. A phrase that is not found is an error: edit the template with the deck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+DECK = "slides/vae.md"
+NUMBER = r"[-−]?\d[\d,]*(?:\.\d+)?%?"
+PLACEHOLDER = re.compile(r"\{(\d\d)((?:\.[A-Za-z_][\w]*|\[\d+\]|\.\"[^\"]+\")+)(?::([^}]*))?\}")
+
+TEMPLATES: list[tuple[str, str]] = [
+    # lesson 01
+    (
+        DECK,
+        "measures the test BCE at about {01.test_bce:.0f} nats per image, against {01.grey_bce:.0f} nats",
+    ),
+    (
+        DECK,
+        "these codes is {01.kl_codes:.1f} nats of KL from N(0, I), and only {01.inside_disc:.1%} of the codes",
+    ),
+    (DECK, "About half the cells of that box ({01.empty_cells:.0%} in the notebook)"),
+    (DECK, "Give each draw the class of its nearest code: {01.prior_class_share.Sandal:.1%} of"),
+    (DECK, "the class mix is {01.tv:.2f} in total variation"),
+    (
+        DECK,
+        'than reconstructions ({01.quality."N(0, I)":.2f} against {01.quality.reconstructions:.2f},',
+    ),
+    (
+        DECK,
+        'sample ({01.coverage."N(0, I)":.2f} vs {01.coverage.reconstructions:.2f}) and the set has about half the variety ({01.diversity."N(0, I)":.2f} vs {01.diversity.reconstructions:.2f})',
+    ),
+    # lesson 02
+    (
+        DECK,
+        "The notebook's fair coin against a (0.9, 0.1) coin: {02.kl_coin:.3f} nats, {02.kl_coin_bits:.3f} bits.",
+    ),
+    (
+        DECK,
+        "the excess is H(P, Q) - H(P) = {02.H_PQ_die:.3f} - {02.H_P_die:.3f} = {02.kl_die:.3f} nats",
+    ),
+    (
+        DECK,
+        "({02.forward_fit.mu:.3f} and {02.forward_fit.sigma:.3f} against {02.target_mean:.3f} and {02.target_std:.3f}",
+    ),
+    (DECK, "sits on the heavier mode ({02.reverse_fit.mu:.2f}, width {02.reverse_fit.sigma:.3f})"),
+    # lesson 03
+    (DECK, "its area is the KL, {03.kl_integral:.4f} nats"),
+    (DECK, "the fitted slope in the notebook is\nabout {03.mc_slope:.2f} against"),
+    # lesson 04
+    (DECK, "a median effective sample size of {04.ess_median:.0f} of 1000 in 2-D"),
+    (DECK, "for the guessed q the mean gap is {04.guess_gap:.2f} nats"),
+    (DECK, "Numbers: the posterior's correlation is {04.posterior_correlation:.3f};"),
+    (DECK, "and leaves a gap of {04.diagonal_floor:.3f} nats on every point"),
+    (
+        DECK,
+        'from {04.iw_gap."q = p(z)".k1:.1f} nats at k = 1 to {04.iw_gap."q = p(z)".k1024:.3f} at k = 1024; the diagonal encoder\'s from {04.iw_gap."diagonal encoder".k1:.2f} to {04.iw_gap."diagonal encoder".k1024:.2f}',
+    ),
+    (
+        DECK,
+        'Up to {04.single_estimates_above."q = p(z)":.0%} (q = p(z)) and {04.single_estimates_above."diagonal encoder":.0%} (diagonal encoder)',
+    ),
+    # lesson 05
+    (
+        DECK,
+        "Averaged over the last 50 steps, mu = ({05.mean_last50_mu[0]:.2f}, {05.mean_last50_mu[1]:.2f}) and sigma = ({05.mean_last50_sigma[0]:.2f}, {05.mean_last50_sigma[1]:.2f})",
+    ),
+    (DECK, "the exact KL falling from {05.kl_start:.2f} nats"),
+    # lesson 06
+    (
+        DECK,
+        "ends at a test loss of {06.test_neg_elbo:.1f} nats per image ({06.test_recon:.1f} recon + {06.test_kl:.1f} KL). Its average KL ({06.test_kl:.1f}) exceeds log N = {06.log_n:.2f}",
+    ),
+    (DECK, "so at least {06.kl_aggregate_bound:.1f} nats of it"),
+]
+
+
+def lookup(results: dict, lesson: str, path: str):
+    """The value at ``path`` (``.key``, ``."key with spaces"``, ``[i]``) of a lesson's results."""
+    if lesson not in results:
+        raise KeyError(
+            f"no results/{lesson}_*.json: run lesson {lesson} in full mode (make figures)"
+        )
+    value = results[lesson]
+    for m in re.finditer(r'\.([A-Za-z_]\w*)|\."([^"]+)"|\[(\d+)\]', path):
+        key = m.group(1) or m.group(2)
+        value = value[int(m.group(3))] if key is None else value[key]
+    return value
+
+
+def load_results(folder: Path = RESULTS) -> dict[str, dict]:
+    """``{"06": {...}}`` from every ``results/NN_topic.json``."""
+    return {p.name[:2]: json.loads(p.read_text()) for p in sorted(folder.glob("[0-9][0-9]_*.json"))}
+
+
+def _literal(text: str) -> str:
+    return r"\s+".join(re.escape(word) for word in re.split(r"\s+", text))
+
+
+def pattern_of(template: str) -> str:
+    """The regular expression of a template: its words, any whitespace, a group per number."""
+    pattern, last = "", 0
+    for m in PLACEHOLDER.finditer(template):
+        pattern += _literal(template[last : m.start()]) + f"({NUMBER})"
+        last = m.end()
+    return pattern + _literal(template[last:])
+
+
+def find(text: str, template: str) -> re.Match:
+    """The one occurrence of ``template`` in ``text`` (ValueError if none or several)."""
+    found = list(re.finditer(pattern_of(template), text))
+    if len(found) != 1:
+        raise ValueError(
+            f"{len(found)} occurrences of the template {template!r}: edit it with the text"
+        )
+    return found[0]
+
+
+def fill(text: str, template: str, results: dict) -> str:
+    """``text`` with the numbers of ``template``'s one occurrence replaced from ``results``."""
+    parts = [format(lookup(results, m.group(1), m.group(2)), m.group(3) or "")
+             for m in PLACEHOLDER.finditer(template)]  # fmt: skip
+    m = find(text, template)
+    out, pos = [], m.start()
+    for i, new in enumerate(parts, start=1):
+        out += [text[pos : m.start(i)], new]
+        pos = m.end(i)
+    return text[: m.start()] + "".join(out) + text[pos:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="report, do not write")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    results = load_results(args.results)
+    texts: dict[str, str] = {}
+    for name, template in TEMPLATES:
+        texts.setdefault(name, (ROOT / name).read_text())
+        texts[name] = fill(texts[name], template, results)
+    stale = [name for name, text in texts.items() if text != (ROOT / name).read_text()]
+    if args.check:
+        for name in stale:
+            print(f"{name} is out of step with results/: run make numbers", file=sys.stderr)
+        return 1 if stale else 0
+    for name in stale:
+        (ROOT / name).write_text(texts[name])
+        print(f"filled {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
