@@ -46,7 +46,7 @@ from torch.nn import functional as F
 
 from vaelib import train as T
 from vaelib.data import DeviceLoader, find_files, load_dataset
-from vaelib.runtime import cpu_name, pick_device
+from vaelib.runtime import bf16_matmul_supported, cpu_name, pick_device
 
 MODELS = {"mlp": "vae_mlp_latent20", "conv": "vae_conv_latent20", "ae": "ae_latent2"}
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
@@ -66,7 +66,7 @@ def machine(device: torch.device) -> dict:
         "cores": os.cpu_count(),
         "threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "cpu_native_bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "cpu_native_bf16": bf16_matmul_supported(),
         "torch": torch.__version__,
     }
     with contextlib.suppress(OSError):

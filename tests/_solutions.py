@@ -1,4 +1,5 @@
-"""Shared by the exercise tests: load a lesson's solutions module, read a check's verdict."""
+"""Shared by the exercise tests: load a lesson's solutions module, read a check's verdict
+(``said``: the printed line; ``verdict``: that line and the returned bool, asserted)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,15 @@ def load_solutions(lesson: str | Path) -> ModuleType:
     return module
 
 
+def said(capsys) -> str:
+    """What the check printed since the last read (its verdict line)."""
+    return capsys.readouterr().out
+
+
 def verdict(capsys, ok: bool, start: str, *words: str) -> None:
     """The check printed a line starting with ``start`` ("Right:" / "Not yet:") that holds every
     word in ``words``, and returned True exactly when it said "Right:"."""
-    out = capsys.readouterr().out
+    out = said(capsys)
     assert out.startswith(start), out
     for word in words:
         assert word in out, out

@@ -26,6 +26,8 @@ from sklearn.mixture import GaussianMixture
 from torch import distributions as D
 
 from vaelib import bic, checkpoint, data, evaluate, figures, kl, latent, losses, reparam, runtime
+from vaelib import checkpoint as C
+from vaelib import losses as L
 from vaelib import train as T
 from vaelib.models import VAE, Autoencoder
 
@@ -89,7 +91,6 @@ def case(id_: str, exc: type[BaseException], match: str, call: Callable[..., obj
 # The table is kept one row per line or two (ruff would spread each over six).
 # fmt: off
 # ------------------------------------------------------------------------------ losses
-L = losses
 case("recon/x uint8", TypeError, r"x must be a floating-point tensor, got uint8.*to_float",
      lambda: L.reconstruction_loss(U8, X))
 case("recon/x_hat uint8", TypeError, "x_hat must be a floating-point tensor, got uint8",
@@ -358,17 +359,17 @@ case("iwae/0..255", ValueError, r"\[0, 1\]",
 case("iwae/uint8", TypeError, "uint8", lambda: E.iwae_log_likelihood(small_vae(), U8, 2))
 case("iwae/likelihood", ValueError, "likelihood='gaussian' is unknown",
      lambda: E.iwae_log_likelihood(small_vae(), BIN, 2, likelihood="gaussian"))
-case("log_likelihood/0..255", ValueError, r"x \(pixel intensities\) must lie in \[0, 1\]",
-     lambda: E.log_likelihood(PIX255, LOGITS, "continuous_bernoulli"))
-case("log_likelihood/uint8", TypeError, "uint8", lambda: E.log_likelihood(U8, LOGITS, "bernoulli"))
-case("log_likelihood/broadcast", ValueError, "logits has shape",
-     lambda: E.log_likelihood(X, LOGITS[:1], "bernoulli"))
-case("log_likelihood/unknown", ValueError, "likelihood='poisson'", lambda: E.log_likelihood(X, LOGITS, "poisson"))
-case("negative_elbo(model)/0..255", ValueError, r"\[0, 1\]", lambda: E.negative_elbo(small_vae(), PIX255))
-case("negative_elbo(model)/uint8", TypeError, "uint8", lambda: E.negative_elbo(small_vae(), U8))
-case("negative_elbo(model)/flat", ValueError, r"\(N, 1, H, W\)", lambda: E.negative_elbo(small_vae(), X.flatten(1)))
-case("negative_elbo(model)/likelihood", ValueError, "likelihood",
-     lambda: E.negative_elbo(small_vae(), X, likelihood="poisson"))
+case("decoder_log_prob/0..255", ValueError, r"x \(pixel intensities\) must lie in \[0, 1\]",
+     lambda: E.decoder_log_prob(PIX255, LOGITS, "continuous_bernoulli"))
+case("decoder_log_prob/uint8", TypeError, "uint8", lambda: E.decoder_log_prob(U8, LOGITS, "bernoulli"))
+case("decoder_log_prob/broadcast", ValueError, "logits has shape",
+     lambda: E.decoder_log_prob(X, LOGITS[:1], "bernoulli"))
+case("decoder_log_prob/unknown", ValueError, "likelihood='poisson'", lambda: E.decoder_log_prob(X, LOGITS, "poisson"))
+case("model_negative_elbo/0..255", ValueError, r"\[0, 1\]", lambda: E.model_negative_elbo(small_vae(), PIX255))
+case("model_negative_elbo/uint8", TypeError, "uint8", lambda: E.model_negative_elbo(small_vae(), U8))
+case("model_negative_elbo/flat", ValueError, r"\(N, 1, H, W\)", lambda: E.model_negative_elbo(small_vae(), X.flatten(1)))
+case("model_negative_elbo/likelihood", ValueError, "likelihood",
+     lambda: E.model_negative_elbo(small_vae(), X, likelihood="poisson"))
 case("binarize/0..255", ValueError, r"\[0, 1\]", lambda: E.binarize(PIX255))
 case("binarize/uint8", TypeError, "uint8", lambda: E.binarize(U8))
 case("binarize/nan", ValueError, "contains nan", lambda: E.binarize(NAN_X))
@@ -520,8 +521,8 @@ def load_into_vae(path: Path):
 
 CE = checkpoint.CheckpointError
 for _bad in ("", "a/b", "m.pt", "name\n", " name", ".hidden"):
-    case(f"checkpoint_path/{_bad!r}", ValueError, "bare file stem", lambda b=_bad: T.checkpoint_path(b))
-case("checkpoint_path/int", ValueError, "bare file stem", lambda: T.checkpoint_path(5))
+    case(f"checkpoint_path/{_bad!r}", ValueError, "bare file stem", lambda b=_bad: C.checkpoint_path(b))
+case("checkpoint_path/int", ValueError, "bare file stem", lambda: C.checkpoint_path(5))
 case("load/0 bytes", CE, r"m\.pt is empty \(0 bytes", lambda c: load_into_vae(ckpt_file(c, raw=b"")))
 case("load/text", CE, "not a readable checkpoint", lambda c: load_into_vae(ckpt_file(c, raw=b"hello\n")))
 case("load/half a file", CE, "not a readable checkpoint",
@@ -551,8 +552,8 @@ def save_nan(ctx: Ctx):
 def train_into_unwritable(ctx: Ctx):
     (ctx.tmp / "file").write_text("not a folder")
     ctx.mp.setenv("VAELIB_CHECKPOINTS", str(ctx.tmp / "file"))
-    return T.train(VAE(latent_dim=2), [X], T.vae_loss_fn, epochs=1,
-                   checkpoint=T.checkpoint_path("m"), progress=False)  # fmt: skip
+    return T.train(VAE(latent_dim=2), [X], L.vae_loss, epochs=1,
+                   checkpoint=C.checkpoint_path("m"), progress=False)  # fmt: skip
 
 
 def one_shot(n: int = 1):
@@ -564,21 +565,21 @@ case("save/nan history", CE, "history.* non-finite",
      lambda c: checkpoint.save_checkpoint(c.tmp / "m.pt", VAE(latent_dim=2), {"loss": [float("nan")]}))
 case("train/unwritable folder", PermissionError, "is not writable.*VAELIB_CHECKPOINTS", train_into_unwritable)
 case("train/empty loader", ValueError, "epoch 1 of 2 ran no batch",
-     lambda: T.train(VAE(latent_dim=2), [], T.vae_loss_fn, epochs=2, progress=False))
+     lambda: T.train(VAE(latent_dim=2), [], L.vae_loss, epochs=2, progress=False))
 case("train/one-shot iterator", ValueError, "epoch 2 of 10 ran no batch.*generator or iterator",
-     lambda: T.train(VAE(latent_dim=2), one_shot(), T.vae_loss_fn, epochs=10, progress=False))
+     lambda: T.train(VAE(latent_dim=2), one_shot(), L.vae_loss, epochs=10, progress=False))
 case("train/nan pixel", ValueError, "mu contains nan or inf.*learning rate",
-     lambda: T.train(VAE(latent_dim=2), [NAN_X], T.vae_loss_fn, epochs=1, progress=False))
+     lambda: T.train(VAE(latent_dim=2), [NAN_X], L.vae_loss, epochs=1, progress=False))
 case("train/huge lr", ValueError, "nan or inf.*learning rate",
-     lambda: T.train(VAE(latent_dim=2), [X] * 2, T.vae_loss_fn, epochs=1, lr=1e30, progress=False))
+     lambda: T.train(VAE(latent_dim=2), [X] * 2, L.vae_loss, epochs=1, lr=1e30, progress=False))
 case("train/epochs 0", ValueError, "epochs must be a positive int",
-     lambda: T.train(VAE(), [X], T.vae_loss_fn, epochs=0))
+     lambda: T.train(VAE(), [X], L.vae_loss, epochs=0))
 case("train/epochs float", TypeError, "epochs must be a positive int",
-     lambda: T.train(VAE(), [X], T.vae_loss_fn, epochs=2.5))
+     lambda: T.train(VAE(), [X], L.vae_loss, epochs=2.5))
 case("train/lr negative", ValueError, "lr must be a positive number",
-     lambda: T.train(VAE(), [X], T.vae_loss_fn, epochs=1, lr=-1e-3))
+     lambda: T.train(VAE(), [X], L.vae_loss, epochs=1, lr=-1e-3))
 case("train/lr nan", ValueError, "lr must be a finite number",
-     lambda: T.train(VAE(), [X], T.vae_loss_fn, epochs=1, lr=float("nan")))
+     lambda: T.train(VAE(), [X], L.vae_loss, epochs=1, lr=float("nan")))
 case("train_or_load/name", ValueError, "has no recipe", lambda: T.train_or_load("vae_mlp_latent3"))
 case("build_model/kind", ValueError, "recipe kind 'gan' is unknown",
      lambda: T.build_model(T.Recipe("gan", latent_dim=2, epochs=1)))
@@ -642,7 +643,7 @@ def test_empty_loader_and_nan_pixel_write_no_checkpoint(tmp_path):
         ckpt = tmp_path / "m.pt"
         with pytest.raises(ValueError, match="No checkpoint was written|nan or inf"):
             T.train(
-                VAE(latent_dim=2), loader, T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False
+                VAE(latent_dim=2), loader, L.vae_loss, epochs=2, checkpoint=ckpt, progress=False
             )
         assert list(tmp_path.iterdir()) == []  # nothing, not even a temp file
     with pytest.raises(ValueError, match="contains nan"):
@@ -666,7 +667,7 @@ def test_the_finite_check_reads_the_device_once_per_epoch():
     _Tracked.reads = []
     x = X.as_subclass(_Tracked)
     model = Autoencoder(latent_dim=2)
-    history = T.train(model, [x] * 5, T.ae_loss, epochs=3, progress=False)
+    history = T.train(model, [x] * 5, L.ae_loss, epochs=3, progress=False)
     assert len(history["loss"]) == 3
     assert _Tracked.reads == ["tolist"] * 3  # one read per epoch, none per batch
 
@@ -674,9 +675,9 @@ def test_the_finite_check_reads_the_device_once_per_epoch():
 def test_a_checkpoint_records_the_steps_that_ran(tmp_path):
     ckpt = tmp_path / "m.pt"
     history = T.train(
-        VAE(latent_dim=2), [X, X, X], T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False
+        VAE(latent_dim=2), [X, X, X], L.vae_loss, epochs=2, checkpoint=ckpt, progress=False
     )
-    _, meta = T.load_checkpoint(ckpt, VAE(latent_dim=2))
+    _, meta = C.load_checkpoint(ckpt, VAE(latent_dim=2))
     assert meta["steps"] == 6 and len(history["loss"]) == 2
 
 
@@ -703,13 +704,11 @@ def test_a_foreign_checkpoint_means_retrain_and_say_why(tmp_path, capsys, blob, 
                     "meta": {"epochs": 1, "steps": 0}}, ckpt)  # fmt: skip
     else:
         torch.save(blob, ckpt)
-    history = T.train(
-        VAE(latent_dim=2), [X], T.vae_loss_fn, epochs=1, checkpoint=ckpt, progress=False
-    )
+    history = T.train(VAE(latent_dim=2), [X], L.vae_loss, epochs=1, checkpoint=ckpt, progress=False)
     out = capsys.readouterr().out
     assert f"training afresh: checkpoint {Path(*ckpt.parts[-3:])} was" in out and reason in out
     assert len(history["loss"]) == 1
-    history2, meta = T.load_checkpoint(ckpt, VAE(latent_dim=2))  # replaced by a good one
+    history2, meta = C.load_checkpoint(ckpt, VAE(latent_dim=2))  # replaced by a good one
     assert meta == {"epochs": 1, "steps": 1} and history2 == history
 
 
@@ -718,7 +717,7 @@ def test_a_zero_byte_checkpoint_makes_train_or_load_retrain(monkeypatch, capsys)
         T.RECIPES, "tiny", T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1)
     )
     monkeypatch.setattr(T, "load_dataset", lambda *args, **kwargs: (U8, torch.arange(4)))
-    path = T.checkpoint_path("tiny")
+    path = C.checkpoint_path("tiny")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"")  # what a power cut after an un-fsynced rename leaves
     model, history = T.train_or_load("tiny", progress=False)
@@ -731,7 +730,7 @@ def test_unwritable_folder_fails_before_training(tmp_path, monkeypatch):
 
     def loss_fn(model, x):
         calls.append(1)
-        return T.vae_loss_fn(model, x)
+        return L.vae_loss(model, x)
 
     (tmp_path / "file").write_text("")
     with pytest.raises(PermissionError, match="Nothing was trained"):
@@ -751,7 +750,7 @@ def test_a_failed_save_leaves_no_temp_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         checkpoint.save_checkpoint(tmp_path / "m.pt", model, {"loss": [2.0]})
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # the old one, and no orphan
-    assert T.load_checkpoint(tmp_path / "m.pt", model)[0] == {"loss": [1.0]}
+    assert C.load_checkpoint(tmp_path / "m.pt", model)[0] == {"loss": [1.0]}
 
 
 KILLER = textwrap.dedent(

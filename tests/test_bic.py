@@ -348,27 +348,6 @@ def test_aggregate_covariance_bad_input():
         bic.aggregate_covariance(np.zeros((5, 2)), np.zeros((5, 2)))
 
 
-def test_encode_posterior_matches_the_encoder():
-    from vaelib.models import VAE, Autoencoder
-
-    torch.manual_seed(0)
-    model = VAE(latent_dim=3, hidden=(16,))
-    images = torch.randint(0, 256, (10, 1, 28, 28), dtype=torch.uint8)
-    mu, logvar = bic.encode_posterior(model, images, batch_size=4)
-    assert mu.shape == logvar.shape == (10, 3)
-    with torch.no_grad():
-        mu_ref, logvar_ref = model.encode(images.float() / 255)
-    torch.testing.assert_close(mu, mu_ref)
-    torch.testing.assert_close(logvar, logvar_ref)
-    assert model.training  # the mode is restored
-    with pytest.raises(ValueError, match="no posterior q\\(z\\|x\\)"):
-        bic.encode_posterior(Autoencoder(latent_dim=2), images)
-    with pytest.raises(ValueError, match="batch_size must be at least 1"):
-        bic.encode_posterior(model, images, batch_size=0)
-    with pytest.raises(ValueError, match=r"images must have shape \(N, C, H, W\)"):
-        bic.encode_posterior(model, images[:, 0])
-
-
 def test_flat_region():
     z, _ = well_separated(800, 2, 3, seed=8)
     curve = bic.bic_curve(z, range(1, 7), n_init=2)

@@ -1,12 +1,16 @@
-"""vaelib.collapse: per-dimension KL, activity, active units, warm-up, and the ELBOLoss."""
+"""vaelib.collapse (per-dimension KL, activity, Burda et al.'s active units) and the losses that
+fight collapse (vaelib.losses: warm-up of beta, ELBOLoss)."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
 
-from vaelib.collapse import ELBOLoss, active_units, activity, beta_warmup, kl_per_dimension
+from vaelib.collapse import active_units, activity, kl_per_dimension
 from vaelib.kl import kl_gaussian
+from vaelib.losses import ELBOLoss, beta_warmup
 from vaelib.models import VAE
 from vaelib.priors import MixturePrior, StandardNormalPrior
 from vaelib.train import train
@@ -18,7 +22,7 @@ def test_kl_per_dimension_known_values_and_sum():
     torch.testing.assert_close(kl_per_dimension(mu, logvar), torch.tensor([2.0, 0.0, 0.25]))
     mu, logvar = torch.randn(10, 4), torch.randn(10, 4)
     torch.testing.assert_close(kl_per_dimension(mu, logvar).sum(), kl_gaussian(mu, logvar).mean())
-    with pytest.raises(ValueError, match=r"must both be \(N, D\)"):
+    with pytest.raises(ValueError, match=r"must both have shape \(N, D\)"):
         kl_per_dimension(mu, logvar[:, :2])
 
 
@@ -27,19 +31,33 @@ def test_activity_and_active_units():
     # dims: (0, 0.05) var 0.00125; (1, 1) var 0; (-1, 1) var 2; (3, -3) var 18
     a = activity(mu.T)
     torch.testing.assert_close(a, torch.tensor([0.00125, 0.0, 2.0, 18.0]))
-    assert active_units(a) == 2 and active_units(a, threshold=1e-3) == 3
-    with pytest.raises(ValueError, match="threshold must be positive"):
-        active_units(a, 0.0)
-    with pytest.raises(ValueError, match=r"values must be \(D,\)"):
-        active_units(mu)
+    assert active_units(mu.T) == 2 and active_units(mu.T, threshold=1e-3) == 3
+    with pytest.raises(ValueError, match="threshold must be a positive number"):
+        active_units(mu.T, 0.0)
+    with pytest.raises(ValueError, match=r"mu must have shape \(N, D\)"):
+        active_units(a)  # the activities (D,), not the means (N, D)
     with pytest.raises(ValueError, match="N >= 2"):
         activity(torch.zeros(1, 3))
+
+
+def test_active_units_by_hand_as_burda_a_fixed_mean_with_another_variance_is_not_active():
+    # 2 images, 2 dimensions. Dimension 0: mu = -1, +1 -> Var = ((-1)^2 + 1^2) / (2 - 1) = 2.
+    # Dimension 1: mu = 0.5 for both images (it never moves) -> Var = 0, but its variance is
+    # exp(logvar) = 0.5, not the prior's 1, so its KL_1 = 0.5 (0.25 + 0.5 - 1 - log 0.5) = 0.2216.
+    mu = torch.tensor([[-1.0, 0.5], [1.0, 0.5]])
+    logvar = torch.log(torch.tensor([[1.0, 0.5], [1.0, 0.5]]))
+    torch.testing.assert_close(activity(mu), torch.tensor([2.0, 0.0]))
+    kl_d = kl_per_dimension(mu, logvar)  # dimension 0: 0.5 * mu^2 = 0.5 for each image
+    torch.testing.assert_close(kl_d, torch.tensor([0.5, 0.5 * (0.25 + 0.5 - 1 - math.log(0.5))]))
+    assert float(kl_d[1]) > 0.2  # it costs nats ...
+    assert active_units(mu) == 1  # ... and carries nothing about x: one active unit, not two
+    assert int((kl_d > 0.01).sum()) == 2  # a KL count would say 2
 
 
 def test_beta_warmup_is_linear_then_flat():
     assert [beta_warmup(t, 4, 2.0) for t in (0, 1, 2, 4, 10)] == [0.0, 0.5, 1.0, 2.0, 2.0]
     assert beta_warmup(0, 0, 3.0) == 3.0
-    with pytest.raises(ValueError, match="must be >= 0"):
+    with pytest.raises(ValueError, match="step must be an int >= 0"):
         beta_warmup(-1, 4)
 
 
@@ -83,7 +101,7 @@ def test_elbo_loss_trains_an_attached_mixture_prior():
     assert not torch.equal(before, model.prior.means.detach())  # the optimiser moved the prior
     with pytest.raises(TypeError, match="prior must have log_prob"):
         ELBOLoss(prior=torch.nn.Linear(2, 2))
-    with pytest.raises(ValueError, match="must be >= 0"):
+    with pytest.raises(ValueError, match="beta must be a non-negative number"):
         ELBOLoss(-1.0)
 
 
@@ -92,19 +110,22 @@ def test_check_active_units(capsys):
     from vaelib.exercises import collapse as ex
 
     def right(mu, logvar, threshold):
+        return int((mu.var(0) > threshold).sum())
+
+    def by_kl(mu, logvar, threshold):
         kl_d = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)
         return int((kl_d > threshold).sum())
 
     assert ex.check_active_units(right)
     assert capsys.readouterr().out.startswith("Right:")
-    assert not ex.check_active_units(lambda mu, logvar, t: int((mu.var(0) > t).sum()))
-    assert "Var mu_d" in capsys.readouterr().out
+    assert not ex.check_active_units(by_kl)
+    assert "KL_d" in capsys.readouterr().out
     assert not ex.check_active_units(lambda mu, logvar, t: mu.shape[1] - right(mu, logvar, t))
     assert "collapsed" in capsys.readouterr().out
-    total = lambda mu, logvar, t: int((0.5 * (mu**2 + logvar.exp() - 1 - logvar)).sum(1).mean() > t)  # noqa: E731
+    total = lambda mu, logvar, t: int(mu.var(0).sum() > t)  # noqa: E731
     assert not ex.check_active_units(total)
-    assert "one KL per dimension" in capsys.readouterr().out
-    shortcut = lambda mu, logvar, t: collapse.active_units(collapse.kl_per_dimension(mu, logvar), t)  # noqa: E731
+    assert "one value per dimension" in capsys.readouterr().out
+    shortcut = lambda mu, logvar, t: collapse.active_units(mu, t)  # noqa: E731
     assert not ex.check_active_units(shortcut)
     assert "write it yourself" in capsys.readouterr().out
     assert not ex.check_active_units(lambda mu, logvar, t: None)

@@ -11,11 +11,11 @@ from vaelib import losses
 from vaelib.evaluate import (
     binarize,
     continuous_bernoulli_log_norm,
+    decoder_log_prob,
     iwae_log_likelihood,
-    log_likelihood,
     log_weights,
     mean_and_stderr,
-    negative_elbo,
+    model_negative_elbo,
 )
 from vaelib.models import VAE
 
@@ -63,7 +63,7 @@ def test_k1_is_the_elbo_in_expectation_and_estimates_rise_with_k():
         model.logvar_head.bias.fill_(-4.0)
         model.mu_head.bias.fill_(1.0)
     g = torch.Generator().manual_seed(0)
-    elbo = -negative_elbo(model, x.repeat(20, 1, 1, 1), generator=g).mean()
+    elbo = -model_negative_elbo(model, x.repeat(20, 1, 1, 1), generator=g).mean()
     l1 = iwae_log_likelihood(model, x.repeat(20, 1, 1, 1), 1, generator=g).mean()
     assert l1.item() == pytest.approx(elbo.item(), abs=0.05 * abs(elbo.item()))
     means = [
@@ -83,7 +83,7 @@ def test_iwae_is_exact_when_q_is_the_posterior():
             head.bias.zero_()
         model.decoder[0].weight.zero_()
     logits = model.decode_logits(torch.zeros(1, 3))
-    exact = log_likelihood(x, logits.expand_as(x), "bernoulli")
+    exact = decoder_log_prob(x, logits.expand_as(x), "bernoulli")
     for k in (1, 50):
         torch.testing.assert_close(iwae_log_likelihood(model, x, k), exact.detach())
 
@@ -99,7 +99,7 @@ def test_continuous_bernoulli_adds_its_normaliser():
         .sum(1)
     )
     torch.testing.assert_close(
-        log_likelihood(x, logits, "continuous_bernoulli"), bern + log_c, rtol=1e-4, atol=1e-3
+        decoder_log_prob(x, logits, "continuous_bernoulli"), bern + log_c, rtol=1e-4, atol=1e-3
     )
     assert torch.all(log_c > 0)  # C(lambda) >= 2: the Bernoulli formula understates log p
 
@@ -124,24 +124,24 @@ def test_continuous_bernoulli_log_norm_matches_torch_distributions():
     )
 
 
-def test_log_likelihood_broadcasts_x_over_samples():
+def test_decoder_log_prob_broadcasts_x_over_samples():
     g = torch.Generator().manual_seed(2)
     x, logits = torch.rand(3, 1, 4, 4, generator=g), torch.randn(3, 5, 1, 4, 4, generator=g)
     for likelihood in ("bernoulli", "continuous_bernoulli"):
-        both = log_likelihood(x[:, None], logits, likelihood)
+        both = decoder_log_prob(x[:, None], logits, likelihood)
         assert both.shape == (3, 5)
-        one = log_likelihood(x, logits[:, 2], likelihood)
+        one = decoder_log_prob(x, logits[:, 2], likelihood)
         torch.testing.assert_close(both[:, 2], one)
 
 
-def test_negative_elbo_is_the_loss_of_vaelib_losses():
+def test_model_negative_elbo_is_the_loss_of_vaelib_losses():
     model, x = _model_and_data(4)
-    got = negative_elbo(model, x, generator=torch.Generator().manual_seed(3))
+    got = model_negative_elbo(model, x, generator=torch.Generator().manual_seed(3))
     mu, logvar = model.encode(x)
     eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(3))
     logits = model.decode_logits(mu + torch.exp(0.5 * logvar) * eps)
     torch.testing.assert_close(got, losses.negative_elbo(x, logits, mu, logvar).loss.detach())
-    cb = negative_elbo(
+    cb = model_negative_elbo(
         model, x, likelihood="continuous_bernoulli", generator=torch.Generator().manual_seed(3)
     )
     log_c = continuous_bernoulli_log_norm(logits).flatten(1).sum(1)
@@ -174,9 +174,9 @@ def test_error_paths():
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         binarize(torch.full((1, 1, 2, 2), 2.0))
     with pytest.raises(ValueError, match="likelihood"):
-        negative_elbo(model, x, likelihood="poisson")
+        model_negative_elbo(model, x, likelihood="poisson")
     with pytest.raises(ValueError, match="likelihood"):
-        log_likelihood(x, x, "poisson")
+        decoder_log_prob(x, x, "poisson")
 
 
 def test_binarize_is_reproducible_and_binary():

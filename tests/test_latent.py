@@ -214,41 +214,24 @@ def test_nearest_distance_errors():
         latent.nearest_distance(torch.rand(2, 4), torch.rand(3, 4), batch_size=0)
 
 
-# ----------------------------------------------------------------------------- prior holes
-def test_code_spacing_known_values_and_self_excluded():
-    # codes on a line at 0, 1, 3, 7: nearest other code at 1, 1, 2, 4
-    z = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
-    assert latent.code_spacing(z, quantile=0.5, batch_size=3) == pytest.approx(1.5)
-    assert latent.code_spacing(z, quantile=0.999) == pytest.approx(4.0, abs=0.01)
-    # duplicates are each other's neighbours at distance 0, never their own
-    assert latent.code_spacing(torch.zeros(5, 2), quantile=0.5) == 0.0
+# ----------------------------------------------------------------------------- encode
 
 
-def test_prior_holes_known_values():
-    z = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # spacing 1 everywhere
-    z_prior = torch.tensor([[0.5, 0.5], [0.0, 0.9], [3.0, 0.0], [-2.0, -2.0]])
-    holes = latent.prior_holes(z_prior, z, quantile=0.9)
-    assert holes.radius == pytest.approx(1.0)
-    assert holes.in_hole.tolist() == [False, False, True, True]
-    assert holes.fraction == 0.5 and holes.expected == pytest.approx(0.1)
-
-
-def test_prior_holes_near_expected_when_codes_fill_the_prior_and_high_when_not():
-    g = torch.Generator().manual_seed(0)
-    z = torch.randn(3000, 2, generator=g)
-    z_prior = torch.randn(3000, 2, generator=g)
-    filled = latent.prior_holes(z_prior, z, quantile=0.95)
-    assert abs(filled.fraction - 0.05) < 0.02  # same distribution: about 1 - quantile
-    half = latent.prior_holes(z_prior, z[z[:, 0] > 0])  # codes leave the left half plane empty
-    assert half.fraction > 0.3  # most of the prior's left half lies in a hole
-
-
-def test_prior_holes_errors():
-    with pytest.raises(ValueError, match="dimensions"):
-        latent.prior_holes(torch.randn(4, 3), torch.randn(5, 2))
-    with pytest.raises(ValueError, match="quantile"):
-        latent.prior_holes(torch.randn(4, 2), torch.randn(5, 2), quantile=1.0)
-    with pytest.raises(ValueError, match="at least 2"):
-        latent.code_spacing(torch.randn(1, 2))
-    with pytest.raises(ValueError, match="z_prior"):
-        latent.prior_holes(torch.randn(4), torch.randn(5, 2))
+def test_encode_dataset_posterior_matches_the_encoder():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden=(16,))
+    images = torch.randint(0, 256, (10, 1, 28, 28), dtype=torch.uint8)
+    mu, logvar = latent.encode_dataset(model, images, batch_size=4, posterior=True)
+    assert mu.shape == logvar.shape == (10, 3)
+    with torch.no_grad():
+        mu_ref, logvar_ref = model.encode(images.float() / 255)
+    torch.testing.assert_close(mu, mu_ref)
+    torch.testing.assert_close(logvar, logvar_ref)
+    torch.testing.assert_close(latent.encode_dataset(model, images), mu_ref)  # the code is mu
+    assert model.training  # the mode is restored
+    with pytest.raises(ValueError, match="no posterior q\\(z\\|x\\)"):
+        latent.encode_dataset(Autoencoder(latent_dim=2), images, posterior=True)
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        latent.encode_dataset(model, images, batch_size=0, posterior=True)
+    with pytest.raises(ValueError, match=r"images must have shape \(N, C, H, W\)"):
+        latent.encode_dataset(model, images[:, 0], posterior=True)

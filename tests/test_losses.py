@@ -132,19 +132,46 @@ def _elbo_inputs(n: int = 4, d: int = 3):
     return x, logits, mu, logvar
 
 
-def test_free_bits_charge_each_dimension_at_least_lambda():
+def test_free_bits_as_kingma_by_hand_on_the_minibatch_average():
+    # 2 images, 2 dimensions, logvar = 0, so KL_nd = 0.5 * mu_nd^2:
+    # KL = [[0.5, 0], [0, 0]]; the minibatch averages KL_d^M = (0.25, 0).
+    x = torch.full((2, 1, 2, 2), 0.5, dtype=torch.float64)
+    logits = torch.zeros(2, 1, 2, 2, dtype=torch.float64)  # recon = 4 log 2 per image
+    mu = torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=torch.float64)
+    logvar = torch.zeros(2, 2, dtype=torch.float64)
+    recon = 4 * math.log(2)
+    # lambda = 0.1: sum_d max(0.1, KL_d^M) = 0.25 + 0.1 = 0.35; per image 0.5 + 0.1 and 0 + 0.1
+    out = negative_elbo(x, logits, mu, logvar, free_bits=0.1)
+    torch.testing.assert_close(
+        out.loss, torch.tensor([recon + 0.6, recon + 0.1], dtype=torch.float64)
+    )
+    assert float(out.loss.mean()) == pytest.approx(recon + 0.35)
+    torch.testing.assert_close(out.kl, torch.tensor([0.5, 0.0], dtype=torch.float64))  # true KL
+    # lambda = 0.3: max(0.3, 0.25) + max(0.3, 0) = 0.6, with beta = 2: 1.2 per image
+    out = negative_elbo(x, logits, mu, logvar, beta=2.0, free_bits=0.3)
+    torch.testing.assert_close(out.loss, torch.tensor([recon + 1.2] * 2, dtype=torch.float64))
+    # the per-image clamp sum_d max(0.3, KL_nd) would give (0.8 + 0.6) / 2 = 0.7, not 0.6
+    per_image = (0.5 * mu.pow(2)).clamp(min=0.3).sum(1).mean()
+    assert float(per_image) == pytest.approx(0.7)
+
+
+def test_free_bits_gradient_only_for_dimensions_above_the_floor_on_average():
     x, logits, mu, logvar = _elbo_inputs()
     mu[:, 0], logvar[:, 0] = 0.01, 0.0  # dimension 0 nearly collapsed: KL_0 ~ 5e-5 nats
+    mu[0, 1] = 3.0  # one image spends 4.5 nats on dimension 1: its average is above the floor
     plain = negative_elbo(x, logits, mu, logvar, beta=2.0)
     out = negative_elbo(x, logits, mu, logvar, beta=2.0, free_bits=0.5)
-    kl_d = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)  # (N, D), by hand
-    torch.testing.assert_close(out.loss, out.recon + 2.0 * kl_d.clamp(min=0.5).sum(1))
+    kl_nd = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)  # (N, D), by hand
+    above = kl_nd.mean(0) > 0.5
+    charged = torch.where(above, kl_nd, torch.full_like(kl_nd, 0.5)).sum(1)
+    torch.testing.assert_close(out.loss, out.recon + 2.0 * charged)
     torch.testing.assert_close(out.kl, plain.kl)  # kl reports the true KL
-    assert torch.all(out.loss >= plain.loss)  # a floor only ever raises the charge
-    mu.requires_grad_(True)  # below the floor a dimension's KL has no gradient
+    floor = torch.maximum(kl_nd.mean(0), torch.tensor(0.5, dtype=kl_nd.dtype)).sum()
+    torch.testing.assert_close(out.loss.mean(), out.recon.mean() + 2.0 * floor)
+    mu.requires_grad_(True)  # below the floor (on average) a dimension's KL has no gradient
     negative_elbo(x, logits, mu, logvar, free_bits=0.5).loss.sum().backward()
-    assert torch.all(mu.grad[:, 0] == 0)
-    assert torch.all(mu.grad[kl_d > 0.5] != 0)
+    assert torch.all(mu.grad[:, ~above] == 0)
+    assert bool(above[1]) and float(mu.grad[0, 1]) != 0
 
 
 def test_free_bits_zero_is_the_plain_loss():

@@ -1,8 +1,6 @@
-"""vaelib.priors: log-densities against torch.distributions and scikit-learn, sampling, holes."""
+"""vaelib.priors: log-densities against torch.distributions and scikit-learn, and sampling."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -10,14 +8,7 @@ import torch
 from sklearn.mixture import GaussianMixture
 from torch import distributions as D
 
-from vaelib.priors import (
-    MixturePrior,
-    StandardNormalPrior,
-    VampPrior,
-    aggregate_posterior_log_prob,
-    log_normal_diag,
-    prior_hole_fraction,
-)
+from vaelib.priors import MixturePrior, StandardNormalPrior, VampPrior
 
 
 def test_standard_normal_prior_is_n01():
@@ -94,28 +85,3 @@ def test_vamp_prior_is_the_mean_of_the_encoders_posteriors():
     assert [name for name, _ in prior.named_parameters()] == ["pseudo_logits"]
     with pytest.raises(TypeError, match="encode must be"):
         VampPrior(None, 2)
-
-
-def test_aggregate_posterior_is_the_mean_of_the_posteriors():
-    mu, logvar = torch.tensor([[0.0, 0.0], [3.0, 1.0]]), torch.tensor([[0.0, 0.0], [-1.0, 0.0]])
-    z = torch.randn(6, 2)
-    expected = torch.log(0.5 * log_normal_diag(z[:, None], mu, logvar).exp().sum(1))
-    torch.testing.assert_close(aggregate_posterior_log_prob(z, mu, logvar, chunk=4), expected)
-
-
-def test_prior_hole_fraction():
-    g = torch.Generator().manual_seed(0)
-    mu = torch.cat(
-        [torch.randn(500, 2, generator=g) * 0.3 - 2, torch.randn(500, 2, generator=g) * 0.3 + 2]
-    )
-    logvar = torch.full_like(mu, math.log(0.1))
-    idx = torch.randint(1000, (4000,), generator=g)  # draws from q(z) itself: no hole
-    z_q = mu[idx] + math.sqrt(0.1) * torch.randn(4000, 2, generator=g)
-    idx2 = torch.randint(1000, (4000,), generator=g)
-    z_data = mu[idx2] + math.sqrt(0.1) * torch.randn(4000, 2, generator=g)
-    assert prior_hole_fraction(z_q, z_data, mu, logvar, 0.05) == pytest.approx(0.05, abs=0.015)
-    # N(0, I) puts much of its mass between the two clusters, where no code lies
-    z_prior = torch.randn(4000, 2, generator=g)
-    assert prior_hole_fraction(z_prior, z_data, mu, logvar, 0.05) > 0.3
-    with pytest.raises(ValueError, match="quantile must lie"):
-        prior_hole_fraction(z_prior, z_data, mu, logvar, 1.5)

@@ -137,3 +137,46 @@ def test_cpu_name_is_the_model_name_benchmarks_record():
 
     name = cpu_name()
     assert isinstance(name, str) and name.strip() == name and name
+
+
+def test_bf16_probe_falls_back_to_off_when_torch_has_no_probe(monkeypatch):
+    import torch
+
+    from vaelib import runtime
+
+    assert isinstance(runtime.bf16_matmul_supported(), bool)
+
+    class NoProbe:  # a torch build without oneDNN's private probe
+        def __getattr__(self, name):
+            raise AttributeError(name)
+
+    monkeypatch.setattr(torch.ops, "mkldnn", NoProbe())
+    assert runtime.bf16_matmul_supported() is False
+
+    class Failing:
+        @staticmethod
+        def _is_mkldnn_bf16_supported():
+            raise RuntimeError("no such operator")
+
+    monkeypatch.setattr(torch.ops, "mkldnn", Failing())
+    assert runtime.bf16_matmul_supported() is False
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    assert runtime.bf16_matmul_supported() is False
+
+
+def test_the_folders_come_from_the_environment_only_here(monkeypatch, tmp_path):
+    from vaelib import runtime
+
+    monkeypatch.setenv("VAELIB_PICS", str(tmp_path / "p"))
+    monkeypatch.setenv("VAELIB_CHECKPOINTS", str(tmp_path / "c"))
+    monkeypatch.setenv("VAELIB_DATA", str(tmp_path / "d"))
+    monkeypatch.setenv("VAELIB_NO_DOWNLOAD", "1")
+    assert runtime.pics_dir() == tmp_path / "p" and runtime.checkpoints_dir() == tmp_path / "c"
+    assert runtime.data_dir() == tmp_path / "d" and runtime.download_allowed() is False
+    lesson = runtime.setup_lesson(seed=0)
+    assert lesson.pics == tmp_path / "p" and lesson.checkpoints == tmp_path / "c"
+    for name in ("VAELIB_PICS", "VAELIB_CHECKPOINTS", "VAELIB_DATA", "VAELIB_NO_DOWNLOAD"):
+        monkeypatch.delenv(name)
+    assert runtime.pics_dir(fast=False) == runtime.REPO_ROOT / "work" / "pics"
+    assert runtime.checkpoints_dir() == runtime.REPO_ROOT / "checkpoints"
+    assert runtime.data_dir() is None and runtime.download_allowed() is True

@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from vaelib import checkpoint as C
+from vaelib import losses as L
 from vaelib import train as T
 from vaelib.models import VAE, Autoencoder, ConvVAE
 
@@ -22,7 +24,7 @@ def _real_batch(n: int = 32) -> torch.Tensor:
 
 @pytest.mark.parametrize(
     ("model", "loss_fn"),
-    [(Autoencoder(latent_dim=2), T.ae_loss), (VAE(latent_dim=4), T.vae_loss_fn)],
+    [(Autoencoder(latent_dim=2), L.ae_loss), (VAE(latent_dim=4), L.vae_loss)],
 )
 def test_a_few_steps_lower_the_loss(model, loss_fn):
     torch.manual_seed(0)
@@ -32,13 +34,13 @@ def test_a_few_steps_lower_the_loss(model, loss_fn):
     assert history["loss"][-1] < 0.8 * history["loss"][0]
 
 
-def test_vae_loss_fn_is_the_batch_mean_of_negative_elbo():
+def test_vae_loss_is_the_batch_mean_of_negative_elbo():
     from vaelib.losses import negative_elbo
 
     torch.manual_seed(0)
     model, x = VAE(latent_dim=3), _tiny_batch(8)
     torch.manual_seed(1)
-    terms = T.vae_loss_fn(model, x)
+    terms = L.vae_loss(model, x)
     torch.manual_seed(1)
     mu, logvar = model.encode(x)
     z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # the same eps (same seed)
@@ -56,17 +58,17 @@ def test_vae_loss_fn_is_the_batch_mean_of_negative_elbo():
 def test_checkpoint_round_trip_is_atomic_and_weights_only(tmp_path):
     torch.manual_seed(0)
     model = VAE(latent_dim=5)
-    path = T.save_checkpoint(tmp_path / "m.pt", model, {"loss": [3.0, 2.0]}, {"epochs": 2})
+    path = C.save_checkpoint(tmp_path / "m.pt", model, {"loss": [3.0, 2.0]}, {"epochs": 2})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]  # no temp file left
     blob = torch.load(path, weights_only=True)  # plain tensors and lists: loads safely
     assert set(blob) == {"state_dict", "history", "meta"}
     other = VAE(latent_dim=5)
-    history, meta = T.load_checkpoint(path, other)
+    history, meta = C.load_checkpoint(path, other)
     assert history == {"loss": [3.0, 2.0]} and meta == {"epochs": 2}
     for (k, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     with pytest.raises(RuntimeError):
-        T.load_checkpoint(path, VAE(latent_dim=6))
+        C.load_checkpoint(path, VAE(latent_dim=6))
 
 
 def test_train_reuses_a_checkpoint_of_the_same_epochs(tmp_path):
@@ -74,9 +76,9 @@ def test_train_reuses_a_checkpoint_of_the_same_epochs(tmp_path):
     ckpt = tmp_path / "c.pt"
     torch.manual_seed(0)
     first = VAE(latent_dim=2)
-    h1 = T.train(first, [x], T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False)
+    h1 = T.train(first, [x], L.vae_loss, epochs=2, checkpoint=ckpt, progress=False)
     second = VAE(latent_dim=2)
-    h2 = T.train(second, [x], T.vae_loss_fn, epochs=2, checkpoint=ckpt, progress=False)
+    h2 = T.train(second, [x], L.vae_loss, epochs=2, checkpoint=ckpt, progress=False)
     assert h1 == h2
     assert torch.equal(first.mu_head.weight, second.mu_head.weight)
 
@@ -86,8 +88,8 @@ def test_train_or_load_trains_once_then_loads(monkeypatch, capsys):
         T.RECIPES, "tiny_vae", T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1)
     )
     model, history = T.train_or_load("tiny_vae", progress=False)
-    assert T.checkpoint_path("tiny_vae").exists()
-    assert "/fast/" in str(T.checkpoint_path("tiny_vae"))
+    assert C.checkpoint_path("tiny_vae").exists()
+    assert "/fast/" in str(C.checkpoint_path("tiny_vae"))
     again, history2 = T.train_or_load("tiny_vae", progress=False)
     assert "loaded" in capsys.readouterr().out
     assert history == history2
@@ -98,7 +100,7 @@ def test_vae_recipes_for_lesson_06():
     for name, latent in (("vae_mlp_latent2", 2), ("vae_mlp_latent20", 20)):
         recipe = T.RECIPES[name]
         model, loss_fn = T.build_model(recipe)
-        assert isinstance(model, VAE) and loss_fn is T.vae_loss_fn
+        assert isinstance(model, VAE) and loss_fn is L.vae_loss
         mu, logvar = model.encode(_tiny_batch(3))
         assert mu.shape == logvar.shape == (3, latent)
         x_hat = model.decode(mu)
@@ -115,17 +117,17 @@ def test_recipe_errors():
     with pytest.raises(ValueError, match="unknown"):
         T.build_model(T.Recipe("gan", latent_dim=2, epochs=1))
     with pytest.raises(ValueError, match="epochs"):
-        T.train(VAE(), [_tiny_batch(2)], T.vae_loss_fn, epochs=0)
+        T.train(VAE(), [_tiny_batch(2)], L.vae_loss, epochs=0)
     for bad in ("", "a/b", "m.pt"):
         with pytest.raises(ValueError, match="bare file stem"):
-            T.checkpoint_path(bad)
+            C.checkpoint_path(bad)
 
 
 def test_train_ignores_a_checkpoint_of_another_recipe_and_starts_fresh(tmp_path, capsys):
     x = _tiny_batch(8)
     ckpt = tmp_path / "m.pt"
     torch.manual_seed(0)
-    T.train(VAE(latent_dim=2), [x], T.vae_loss_fn, epochs=2, checkpoint=ckpt, meta={"lr": 1.0},
+    T.train(VAE(latent_dim=2), [x], L.vae_loss, epochs=2, checkpoint=ckpt, meta={"lr": 1.0},
             progress=False)  # fmt: skip
     torch.manual_seed(1)
     fresh = VAE(latent_dim=2)
@@ -133,15 +135,15 @@ def test_train_ignores_a_checkpoint_of_another_recipe_and_starts_fresh(tmp_path,
     torch.manual_seed(1)
     reference = VAE(latent_dim=2)
     torch.manual_seed(2)  # the same eps draws in both runs
-    T.train(reference, [x], T.vae_loss_fn, epochs=2, progress=False)
+    T.train(reference, [x], L.vae_loss, epochs=2, progress=False)
     torch.manual_seed(2)
-    T.train(fresh, [x], T.vae_loss_fn, epochs=2, checkpoint=ckpt, meta={"lr": 2.0}, progress=False)
+    T.train(fresh, [x], L.vae_loss, epochs=2, checkpoint=ckpt, meta={"lr": 2.0}, progress=False)
     assert "training afresh" in capsys.readouterr().out
     assert not all(torch.equal(initial[k], v) for k, v in fresh.state_dict().items())
     # trained from its own initial weights (as the reference), not from the stale checkpoint
     for key, value in reference.state_dict().items():
         torch.testing.assert_close(fresh.state_dict()[key], value)
-    _, meta = T.load_checkpoint(ckpt, VAE(latent_dim=2))
+    _, meta = C.load_checkpoint(ckpt, VAE(latent_dim=2))
     assert meta == {"epochs": 2, "lr": 2.0, "steps": 2}
 
 
@@ -149,7 +151,7 @@ def test_train_or_load_records_the_recipe_in_the_checkpoint(monkeypatch):
     recipe = T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1)
     monkeypatch.setitem(T.RECIPES, "tiny_vae2", recipe)
     T.train_or_load("tiny_vae2", progress=False)
-    _, meta = T.load_checkpoint(T.checkpoint_path("tiny_vae2"), VAE(latent_dim=2))
+    _, meta = C.load_checkpoint(C.checkpoint_path("tiny_vae2"), VAE(latent_dim=2))
     assert meta["recipe"]["lr"] == recipe.lr and meta["epochs"] == 1 and meta["seed"] == 0
 
 
@@ -158,7 +160,7 @@ def test_bf16_autocast_trains_and_logs_float32_means(amp):
     torch.manual_seed(0)
     x = _real_batch()
     model = VAE(latent_dim=4)
-    history = T.train(model, [x] * 5, T.vae_loss_fn, epochs=3, lr=3e-3, amp=amp, progress=False)
+    history = T.train(model, [x] * 5, L.vae_loss, epochs=3, lr=3e-3, amp=amp, progress=False)
     assert history["loss"][-1] < 0.9 * history["loss"][0]
     for key in ("loss", "recon", "kl"):
         assert all(isinstance(v, float) and v == v for v in history[key])
@@ -167,9 +169,18 @@ def test_bf16_autocast_trains_and_logs_float32_means(amp):
         assert history["loss"][e] == pytest.approx(history["recon"][e] + history["kl"][e], 1e-4)
 
 
-def test_fast_adam_is_fused_adam_on_the_cpu_and_default_amp_is_a_bool():
+def test_fast_adam_is_fused_adam_on_the_cpu():
     optimizer = T.fast_adam(VAE(latent_dim=2), lr=2e-3)
     assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["fused"] is True
     assert optimizer.defaults["lr"] == 2e-3
-    assert isinstance(T.default_amp("cpu"), bool)
-    assert T.default_amp("meta") is False  # only CPUs with native bf16, so far
+
+
+def test_default_amp_follows_the_runtime_probe_on_cpus_only(monkeypatch):
+    from vaelib import runtime
+
+    monkeypatch.setattr(T, "bf16_matmul_supported", lambda: True)
+    assert T.default_amp("cpu") is True and T.default_amp("meta") is False
+    monkeypatch.setattr(T, "bf16_matmul_supported", lambda: False)
+    assert T.default_amp("cpu") is False
+    monkeypatch.undo()
+    assert T.default_amp("cpu") is runtime.bf16_matmul_supported()

@@ -17,8 +17,8 @@ Which codes? An AE gives one code ``z = f(x)`` per image. A VAE gives a distribu
 ``q(z|x) = N(mu(x), diag sigma^2(x))``; the codes it decodes during training are samples
 ``z ~ q(z|x)``, and their distribution over the data set is the **aggregate posterior**
 ``q(z) = (1/N) sum_n q(z|x_n)``, with covariance ``Cov[mu] + E[diag sigma^2]``
-(``aggregate_covariance``, the law of total covariance). ``encode_posterior`` gives
-``(mu, logvar)`` per image; fit the mixtures to samples of ``q(z)``, not to the means ``mu(x)``
+(``aggregate_covariance``, the law of total covariance). ``latent.encode_dataset(model,
+images, posterior=True)`` gives ``(mu, logvar)`` per image; fit the mixtures to samples of ``q(z)``, not to the means ``mu(x)``
 alone, whose covariance misses the ``E[sigma^2]`` term.
 
 scikit-learn's ``GaussianMixture`` does the EM fitting (``n_init`` starts per k, the best
@@ -37,11 +37,9 @@ import torch
 from joblib import Parallel, delayed
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
-from torch import nn
 from tqdm.auto import tqdm
 
 from vaelib import validate as check
-from vaelib.data import to_float
 
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
 
@@ -246,49 +244,16 @@ def bic_curve(
     )  # fmt: skip
 
 
-@torch.no_grad()
-def encode_posterior(
-    model: nn.Module, images: torch.Tensor, *, batch_size: int = 1024
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The encoder's ``q(z|x_n) = N(mu_n, diag exp(logvar_n))`` for every image: ``(mu, logvar)``,
-    each float32 ``(N, D)`` on the CPU.
-
-    images: uint8 ``(N, 1, H, W)`` as ``load_dataset`` returns them, or floats in [0, 1].
-    ``model.encode(x)`` must return ``(mu, logvar)`` (a VAE); an autoencoder's single code is
-    ``latent.encode_dataset(model, images)``.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    if not isinstance(images, torch.Tensor) or images.dim() != 4:
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must have shape (N, C, H, W), got {shape}.")
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    mus, logvars = [], []
-    try:
-        for start in range(0, images.shape[0], batch_size):
-            x = images[start : start + batch_size].to(device)
-            out = model.encode(to_float(x) if x.dtype == torch.uint8 else x.float())
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise ValueError(
-                    f"model={type(model).__name__} encodes to one code, not (mu, logvar): it has "
-                    "no posterior q(z|x); use latent.encode_dataset(model, images) for its codes."
-                )
-            mus.append(out[0].float().cpu())
-            logvars.append(out[1].float().cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(mus), torch.cat(logvars)
-
-
 def _check_posterior(mu: torch.Tensor, logvar: torch.Tensor) -> None:
     if not isinstance(mu, torch.Tensor) or not isinstance(logvar, torch.Tensor):
-        raise TypeError("mu and logvar must be tensors (N, D), as encode_posterior returns them.")
+        raise TypeError(
+            "mu and logvar must be tensors (N, D), as latent.encode_dataset(..., posterior=True) "
+            "returns them."
+        )
     if mu.dim() != 2 or mu.shape != logvar.shape or mu.shape[0] < 1:
         raise ValueError(
             f"mu and logvar must both have shape (N, D) with N >= 1, got {tuple(mu.shape)} and "
-            f"{tuple(logvar.shape)}: one row per image, as encode_posterior returns them."
+            f"{tuple(logvar.shape)}: one row per image, as latent.encode_dataset(..., posterior=True) returns them."
         )
 
 

@@ -25,10 +25,10 @@ from torch.nn import functional as F
 
 from vaelib import losses
 from vaelib import validate as check
+from vaelib.densities import log_normal_diag, log_standard_normal
 from vaelib.reparam import reparameterize
 
 LIKELIHOODS = ("bernoulli", "continuous_bernoulli")
-_LOG_2PI = math.log(2 * math.pi)
 _LOG_2 = math.log(2)
 
 
@@ -42,15 +42,16 @@ def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch
     return torch.bernoulli(x, generator=generator)
 
 
-def log_likelihood(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> torch.Tensor:
-    """``log p(x|z)`` summed over pixels: x (N, 1, H, W), logits (N, 1, H, W) -> (N,). x may
+def decoder_log_prob(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> torch.Tensor:
+    """The decoder's ``log p(x|z)`` summed over pixels: x (N, 1, H, W), logits (N, 1, H, W) ->
+    (N,). x may
     broadcast against logits: x (N, 1, 1, H, W) with logits (N, k, 1, H, W) gives (N, k).
 
     Bernoulli: ``sum x log x_hat + (1 - x) log(1 - x_hat)`` (minus the deck's BCE), computed
     stably from the logits as ``sum x * logits + log sigmoid(-logits)``; continuous Bernoulli:
     the same plus ``sum log C(x_hat)`` (``continuous_bernoulli_log_norm``).
     """
-    _check_log_likelihood(x, logits, likelihood)
+    _check_decoder_log_prob(x, logits, likelihood)
     log_px = x * logits + F.logsigmoid(-logits)
     if likelihood == "continuous_bernoulli":
         log_px = log_px + continuous_bernoulli_log_norm(logits)
@@ -74,7 +75,7 @@ def continuous_bernoulli_log_norm(logits: torch.Tensor) -> torch.Tensor:
     return torch.where(small, _LOG_2 + logits.pow(2) / 12, torch.log(safe / torch.tanh(safe / 2)))
 
 
-def _check_log_likelihood(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> None:
+def _check_decoder_log_prob(x: torch.Tensor, logits: torch.Tensor, likelihood: str) -> None:
     """Dtypes, shapes (x as logits, or x (N, 1, C, H, W) against logits (N, k, C, H, W): one
     image for its k samples) and x in [0, 1]."""
     _check_likelihood(likelihood)
@@ -147,13 +148,13 @@ def log_weights(
             m = min(step, k - s)
             mu_m, logvar_m = mu[:, None].expand(n, m, d), logvar[:, None].expand(n, m, d)
             z = reparameterize(mu_m, logvar_m, generator)  # (n, m, d)
-            log_q = -0.5 * ((z - mu_m).pow(2) / logvar_m.exp() + logvar_m + _LOG_2PI).sum(-1)
+            log_q = log_normal_diag(z, mu_m, logvar_m)
             if log_prior is None:
-                log_p = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+                log_p = log_standard_normal(z)
             else:
                 log_p = log_prior(z.reshape(n * m, d)).view(n, m)
             logits = model.decode_logits(z.reshape(n * m, d))
-            log_px = log_likelihood(xs[:, None], logits.view(n, m, *xs.shape[1:]), likelihood)
+            log_px = decoder_log_prob(xs[:, None], logits.view(n, m, *xs.shape[1:]), likelihood)
             parts.append(log_px + log_p - log_q)
         out.append(torch.cat(parts, dim=1))
     return torch.cat(out)
@@ -196,7 +197,7 @@ def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def negative_elbo(
+def model_negative_elbo(
     model: nn.Module,
     x: torch.Tensor,
     *,
@@ -213,5 +214,5 @@ def negative_elbo(
     logits = model.decode_logits(reparameterize(mu, logvar, generator))
     terms = losses.negative_elbo(x, logits, mu, logvar)
     if likelihood == "continuous_bernoulli":
-        return -log_likelihood(x, logits, likelihood) + terms.kl
+        return -decoder_log_prob(x, logits, likelihood) + terms.kl
     return terms.loss

@@ -1,7 +1,8 @@
 """The latent space of a trained model: codes, their moments, grids, interpolations, and how
 far decoded samples are from real images.
 
-- ``encode_dataset(model, images)``: every image's code ``z`` (N, D); for a VAE, ``z = mu``.
+- ``encode_dataset(model, images)``: every image's code ``z`` (N, D); for a VAE, ``z = mu``,
+  or ``(mu, logvar)`` with ``posterior=True``: the course's one encode-a-dataset loop.
 - ``code_moments(z)``: the codes' mean (D,) and covariance (D, D).
 - ``kl_to_standard_normal(mean, cov)``: ``KL(N(mean, cov) || N(0, I))`` in closed form, a
   single number saying how far the codes' moments are from the prior's.
@@ -12,29 +13,17 @@ far decoded samples are from real images.
 - ``nearest_distance(x, reference)``, ``mean_nearest_distance(x, reference)``: the Euclidean
   distance from each image (or code) to its nearest neighbour in a reference set, batched
   with ``torch.cdist``; the course's measure of how far samples are from real data.
-- ``code_spacing(z, quantile)``, ``prior_holes(z_prior, z, quantile)``: the prior-hole
-  measure of a VAE, the share of prior samples that land farther from every code than codes
-  lie from each other.
+
+The prior hole (prior mass where no code lies) is measured in one place, ``vaelib.holes``.
 """
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from vaelib import validate as check
 from vaelib.data import to_float
-
-
-def _check_codes(z: torch.Tensor, name: str = "z") -> None:
-    check.floating(z, name, half=True)
-    if z.dim() != 2 or z.shape[0] < 1 or z.shape[1] < 1:
-        raise ValueError(
-            f"{name} must have shape (N, D) with N, D >= 1, got {tuple(z.shape)}: one code per "
-            "row (z.reshape(len(z), -1))."
-        )
 
 
 def _check_batch_size(batch_size: int, name: str = "batch_size") -> None:
@@ -54,12 +43,16 @@ def encode_dataset(
     images: torch.Tensor,
     *,
     batch_size: int = 1024,
-) -> torch.Tensor:
-    """The codes of a whole data set, float32 ``(N, D)`` on the CPU.
+    posterior: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """The codes of a whole data set, float32 ``(N, D)`` on the CPU: the one encode loop.
 
     images: uint8 ``(N, 1, H, W)`` as ``load_dataset`` returns them, or floats in [0, 1].
     Batches go to the model's device. ``model.encode(x)`` returns ``z`` for an
-    ``Autoencoder`` and ``(mu, logvar)`` for a ``VAE``: then the code is the mean ``mu``.
+    ``Autoencoder`` and ``(mu, logvar)`` for a ``VAE``: then the code is the mean ``mu``, or,
+    with ``posterior=True``, the pair ``(mu, logvar)`` of ``q(z|x_n) = N(mu_n, diag
+    exp(logvar_n))`` (each (N, D); an autoencoder, which has no posterior, is refused).
+    The model's train/eval mode is restored afterwards.
     """
     _check_batch_size(batch_size)
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
@@ -69,21 +62,29 @@ def encode_dataset(
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    codes = []
-    for start in range(0, images.shape[0], batch_size):
-        x = images[start : start + batch_size].to(device)
-        x = to_float(x) if x.dtype == torch.uint8 else x.float()
-        out = model.encode(x)
-        z = out[0] if isinstance(out, tuple) else out  # a VAE's (mu, logvar): keep mu
-        codes.append(z.float().cpu())
-    model.train(was_training)
-    return torch.cat(codes)
+    mus, logvars = [], []
+    try:
+        for start in range(0, images.shape[0], batch_size):
+            x = images[start : start + batch_size].to(device)
+            out = model.encode(to_float(x) if x.dtype == torch.uint8 else x.float())
+            pair = isinstance(out, tuple) and len(out) == 2
+            if posterior and not pair:
+                raise ValueError(
+                    f"model={type(model).__name__} encodes to one code, not (mu, logvar): it "
+                    "has no posterior q(z|x); use encode_dataset(model, images) for its codes."
+                )
+            mus.append((out[0] if pair else out).float().cpu())  # a VAE's code: its mean mu
+            if posterior:
+                logvars.append(out[1].float().cpu())
+    finally:
+        model.train(was_training)
+    return (torch.cat(mus), torch.cat(logvars)) if posterior else torch.cat(mus)
 
 
 def code_moments(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean ``(D,)`` and unbiased covariance ``(D, D)`` of the codes ``z`` ``(N, D)``, N >= 2:
     ``mean = sum_n z_n / N``, ``cov = sum_n (z_n - mean)(z_n - mean)^T / (N - 1)``."""
-    _check_codes(z)
+    check.codes(z)
     if z.shape[0] < 2:
         raise ValueError(f"z has {z.shape[0]} code: a covariance needs at least 2 rows.")
     mean = z.mean(dim=0)
@@ -98,7 +99,7 @@ def kl_to_standard_normal(mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor
     diagonal case is ``vaelib.kl.kl_gaussian(mean, log(diag(cov)))``. mean: (D,), cov: (D, D)
     symmetric positive definite (``code_moments`` gives both).
     """
-    _check_codes(mean.reshape(1, -1) if isinstance(mean, torch.Tensor) else mean, "mean")
+    check.codes(mean.reshape(1, -1) if isinstance(mean, torch.Tensor) else mean, "mean")
     if mean.dim() != 1:
         raise ValueError(f"mean must have shape (D,), got {tuple(mean.shape)}.")
     d = mean.shape[0]
@@ -121,7 +122,7 @@ def kl_to_standard_normal(mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor
 def bounding_box(z: torch.Tensor, margin: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """The smallest box holding every code: ``(low, high)``, each ``(D,)``, widened on each
     side by ``margin`` times its width."""
-    _check_codes(z)
+    check.codes(z)
     if check.number(margin, "margin") < 0:
         raise ValueError(f"margin must be non-negative (a fraction of the width), got {margin}.")
     low, high = z.min(dim=0).values, z.max(dim=0).values
@@ -131,7 +132,7 @@ def bounding_box(z: torch.Tensor, margin: float = 0.0) -> tuple[torch.Tensor, to
 
 def fraction_inside_box(z: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> float:
     """The fraction of the points ``z`` ``(N, D)`` with ``low <= z <= high`` in every dimension."""
-    _check_codes(z)
+    check.codes(z)
     inside = ((z >= low) & (z <= high)).all(dim=1)
     return float(inside.float().mean())
 
@@ -145,7 +146,7 @@ def empty_cell_fraction(
     Cell of a code: ``floor(steps * (z - low) / (high - low))`` per dimension (the top edge
     belongs to the last cell); codes outside the box are ignored. 0 means every cell is used.
     """
-    _check_codes(z)
+    check.codes(z)
     low = torch.as_tensor(low, dtype=z.dtype, device=z.device)
     high = torch.as_tensor(high, dtype=z.dtype, device=z.device)
     if low.shape != (z.shape[1],) or high.shape != (z.shape[1],):
@@ -264,67 +265,3 @@ def mean_nearest_distance(
     the first and badly on the second.
     """
     return float(nearest_distance(x, reference, batch_size=batch_size).mean())
-
-
-# ----------------------------------------------------------------------------- prior holes
-
-
-@torch.no_grad()
-def code_spacing(z: torch.Tensor, quantile: float = 0.99, *, batch_size: int = 1024) -> float:
-    """How far apart the codes lie: the ``quantile`` of ``s_n = min_{m != n} ||z_n - z_m||_2``,
-    each code's distance to its nearest *other* code. z: (N, D), N >= 2.
-
-    With ``quantile = 0.99``, 99% of the codes have a neighbour closer than the spacing.
-    """
-    _check_codes(z)
-    _check_batch_size(batch_size)
-    if z.shape[0] < 2:
-        raise ValueError(f"z has {z.shape[0]} code: a spacing needs at least 2 codes.")
-    _check_quantile(quantile)
-    z = z.float()
-    nearest = torch.empty(z.shape[0], device=z.device)
-    for i in range(0, z.shape[0], batch_size):
-        d = torch.cdist(z[i : i + batch_size], z)  # (B, N)
-        rows = torch.arange(d.shape[0], device=z.device)
-        d[rows, rows + i] = float("inf")  # a code is not its own neighbour
-        nearest[i : i + batch_size] = d.min(dim=1).values
-    return float(torch.quantile(nearest, quantile))
-
-
-class PriorHoles(NamedTuple):
-    """The prior-hole measure (``prior_holes``): ``in_hole`` (M,) bool, one per prior sample;
-    ``fraction`` = in_hole's mean; ``radius`` = the code spacing; ``expected`` = 1 - quantile,
-    about the fraction when the prior samples and the codes come from the same distribution."""
-
-    fraction: float
-    in_hole: torch.Tensor
-    radius: float
-    expected: float
-
-
-def prior_holes(z_prior: torch.Tensor, z: torch.Tensor, quantile: float = 0.99) -> PriorHoles:
-    """The prior-hole problem of a VAE, as a number: the share of prior samples
-    ``z_prior ~ p(z)`` (M, D) whose nearest code in ``z`` (N, D) (e.g. the test set's mu(x)) is
-    farther than the codes' own spacing ``r = code_spacing(z, quantile)``:
-
-        fraction = (1/M) sum_m [ min_n ||z_prior_m - z_n||_2 > r ].
-
-    A prior sample in a hole decodes from a region no image was encoded to. If the codes filled
-    the prior (the same distribution), about ``1 - quantile`` of the samples would land that far
-    by chance (``expected``); a fraction well above it means prior mass where no code lies.
-    """
-    _check_codes(z_prior, "z_prior")
-    _check_codes(z)
-    if z_prior.shape[1] != z.shape[1]:
-        raise ValueError(
-            f"z_prior has {z_prior.shape[1]} dimensions but z has {z.shape[1]}: draw prior samples "
-            "in the codes' latent space, torch.randn(M, z.shape[1])."
-        )
-    radius = code_spacing(z, quantile)
-    in_hole = nearest_distance(z_prior, z) > radius
-    return PriorHoles(float(in_hole.float().mean()), in_hole, radius, 1.0 - quantile)
-
-
-def _check_quantile(quantile: float) -> None:
-    if not 0.0 < quantile < 1.0:
-        raise ValueError(f"quantile must lie strictly between 0 and 1, e.g. 0.99, got {quantile}.")

@@ -1,26 +1,31 @@
-"""The course's losses: the deck's reconstruction losses and the VAE's negative ELBO.
+"""Every training loss of the course, in one home.
 
 - ``reconstruction_loss`` (Bernoulli BCE), ``reconstruction_loss_with_logits`` (its stable form)
   and ``mse_reconstruction_loss``: summed over an image's pixels and over the batch, as in the
   lecture deck (``F.binary_cross_entropy(x_hat, x, reduction="sum")``).
-- ``negative_elbo``: the VAE's loss, the one place vaelib writes it, per image (N,).
+- ``negative_elbo``: the VAE's loss, the one place vaelib writes it, per image (N,), with beta
+  (the beta-VAE), free bits (Kingma et al. 2016) and any prior (a Monte Carlo KL).
+- the ``loss_fn(model, x)`` callables that ``train.train`` minimises: ``ae_loss`` (lesson 01),
+  ``vae_loss`` (the plain VAE, lesson 06) and ``ELBOLoss`` (beta, a warm-up of beta by
+  ``beta_warmup``, free bits and a learned prior: lesson 08).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from vaelib import validate as check
+from vaelib.densities import log_normal_diag
 from vaelib.kl import kl_gaussian
+from vaelib.reparam import reparameterize
 
 _SAME = "pass tensors of the same shape (N, 1, H, W); a target is never broadcast."
 _BCE_RANGE = "scale images by 1/255, or use mse_reconstruction_loss for unbounded data"
-_LOG_2PI = math.log(2 * math.pi)
 
 
 def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
@@ -55,11 +60,20 @@ def mse_reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tenso
 
 
 class NegativeELBO(NamedTuple):
-    """The negative ELBO of each image and its two terms, each (N,), in nats."""
+    """The negative ELBO of each image and its two terms, each (N,), in nats: the course's one
+    tuple for the decomposition (``linear_gaussian.gaussian_elbo`` returns it too).
+
+    ``loss = recon + beta * kl`` (beta = 1: ``-ELBO``); ``elbo`` is ``-loss``, for beta = 1.
+    """
 
     loss: torch.Tensor  # recon + beta * kl: what training minimises (its mean over the batch)
-    recon: torch.Tensor  # -log p(x|z): the Bernoulli BCE summed over an image's pixels
-    kl: torch.Tensor  # KL(q(z|x) || p(z)) = -0.5 * sum_d (1 + logvar - mu^2 - exp(logvar))
+    recon: torch.Tensor  # -E_q[log p(x|z)]: for the VAE, the BCE summed over an image's pixels
+    kl: torch.Tensor  # KL(q(z|x) || p(z)); to N(0, I): -0.5 * sum_d (1 + logvar - mu^2 - e^logvar)
+
+    @property
+    def elbo(self) -> torch.Tensor:
+        """The evidence lower bound itself, ``-loss`` (with beta = 1: ``-recon - kl``)."""
+        return -self.loss
 
 
 def negative_elbo(
@@ -88,22 +102,29 @@ def negative_elbo(
       (N, D) the sample decoded into ``logits``. There is no closed form for
       ``KL(q || p)`` against, e.g., a mixture, so kl is the one-sample Monte Carlo estimate
       ``log q(z|x) - log p(z)``, unbiased for the KL.
-    - ``free_bits = lambda > 0`` (Kingma et al. 2016): the loss charges each dimension at least
-      lambda nats, ``loss = recon + beta * sum_d max(lambda, KL_d)`` with ``KL_d`` the closed-form
-      KL of dimension d of each image; kl still reports the true KL. Below lambda a dimension's
-      KL costs nothing, so the encoder may use it for free.
+    - ``free_bits = lambda > 0``: free bits as Kingma et al. (2016, eq. 15) define them, per
+      latent dimension and on the **minibatch average**: the batch's KL term is
+      ``sum_d max(lambda, KL_d^M)``, ``KL_d^M = (1/N) sum_n KL_nd`` the closed-form KL of
+      dimension d averaged over this batch's N images. Per image, ``loss_n = recon_n + beta *
+      sum_d (KL_nd if KL_d^M > lambda else lambda)``, whose batch mean is exactly
+      ``mean(recon) + beta * sum_d max(lambda, KL_d^M)``; a dimension whose batch-average KL is
+      below lambda costs a constant (no gradient), so the encoder may use it for free. kl
+      still reports the true KL. The per-image clamp ``sum_d max(lambda, KL_nd)`` (each image's
+      own floor, which keeps every unit's KL above lambda by construction) is not Kingma's and
+      is not offered.
     """
     _check_elbo_inputs(x, logits, mu, logvar, beta)
     _check_elbo_extensions(mu, free_bits, z, log_prior)
     recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
     if log_prior is not None:
-        log_q = -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + _LOG_2PI).sum(1)
-        kl = log_q - log_prior(z)
+        kl = log_normal_diag(z, mu, logvar) - log_prior(z)
         return NegativeELBO(recon + beta * kl, recon, kl)
     kl = kl_gaussian(mu, logvar)
     if free_bits > 0:
         kl_d = kl_gaussian(mu.unsqueeze(-1), logvar.unsqueeze(-1))  # (N, D): one KL per dimension
-        return NegativeELBO(recon + beta * kl_d.clamp(min=free_bits).sum(1), recon, kl)
+        above = kl_d.detach().mean(0) > free_bits  # (D,): over the floor on this minibatch
+        charged = torch.where(above, kl_d, torch.full_like(kl_d, free_bits)).sum(1)
+        return NegativeELBO(recon + beta * charged, recon, kl)
     return NegativeELBO(recon + beta * kl, recon, kl)
 
 
@@ -145,3 +166,83 @@ def _check_elbo_inputs(x, logits, mu, logvar, beta) -> None:
     check.number(beta, "beta", minimum=0)
     if check.on_host(x):
         check.unit_interval(x, "x")
+
+
+# ----------------------------------------------------------------------------- training losses
+
+
+def ae_loss(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The autoencoder's ``loss_fn``: the BCE sum per image, ``recon = BCE(x, sigmoid(logits)) / N``
+    (``reconstruction_loss_with_logits`` without its per-batch input check: the loader checked
+    the data once)."""
+    logits = model.decode_logits(model.encode(x))
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+    return {"loss": recon, "recon": recon}
+
+
+def vae_loss(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The plain VAE's ``loss_fn``: ``negative_elbo`` (beta = 1, prior N(0, I)) as means over
+    the batch: loss = recon + kl, recon = BCE(x, sigmoid(logits)), kl = KL(q(z|x) || N(0, I)),
+    with one ``z = reparameterize(mu, logvar)`` per image."""
+    mu, logvar = model.encode(x)
+    z = reparameterize(mu, logvar)
+    terms = negative_elbo(x, model.decode_logits(z), mu, logvar)
+    return {"loss": terms.loss.mean(), "recon": terms.recon.mean(), "kl": terms.kl.mean()}
+
+
+def beta_warmup(step: int, warmup_steps: int, beta: float = 1.0) -> float:
+    """KL annealing: ``beta_t = beta * min(1, t / warmup_steps)``, from 0 up to beta in
+    ``warmup_steps`` steps (Bowman et al. 2016; Sønderby et al. 2016); beta from the start when
+    ``warmup_steps`` is 0."""
+    step = check.integer(step, "step", 0, "training steps so far")
+    warmup_steps = check.integer(warmup_steps, "warmup_steps", 0, "steps of the warm-up")
+    return beta if warmup_steps == 0 else beta * min(1.0, step / warmup_steps)
+
+
+class ELBOLoss:
+    """The training loss of lesson 08, a ``loss_fn`` for ``train.train``: per-image means of
+    ``negative_elbo`` with beta (warmed up over ``warmup_steps`` training steps), free bits
+    (Kingma et al.'s minibatch form, see ``negative_elbo``), and the model's prior.
+
+    ``loss_fn(model, x)`` encodes, draws ``z = reparameterize(mu, logvar)``, decodes and
+    returns ``{"loss", "recon", "kl", "beta"}``. With ``prior`` (e.g. ``model.prior``, a module
+    with ``log_prob``) the KL is the Monte Carlo ``log q(z|x) - log p(z)``; with None the closed
+    form to N(0, I). Each call in training mode counts one step (``self.step``) of the warm-up.
+    """
+
+    def __init__(
+        self,
+        beta: float = 1.0,
+        *,
+        free_bits: float = 0.0,
+        warmup_steps: int = 0,
+        prior: nn.Module | None = None,
+    ) -> None:
+        beta_warmup(0, warmup_steps, beta)  # validates warmup_steps
+        beta = check.number(beta, "beta", minimum=0)
+        free_bits = check.number(free_bits, "free_bits", minimum=0)
+        if prior is not None and not hasattr(prior, "log_prob"):
+            raise TypeError("prior must have log_prob(z): pass e.g. priors.MixturePrior(...).")
+        self.beta, self.free_bits, self.warmup_steps = beta, free_bits, int(warmup_steps)
+        self.prior, self.step = prior, 0
+
+    def __call__(self, model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        beta = beta_warmup(self.step, self.warmup_steps, self.beta)
+        if model.training:
+            self.step += 1
+        mu, logvar = model.encode(x)
+        z = reparameterize(mu, logvar)
+        logits = model.decode_logits(z)
+        log_prior = None if self.prior is None else self.prior.log_prob
+        terms = negative_elbo(
+            x, logits, mu, logvar, beta=beta, free_bits=self.free_bits,
+            z=None if log_prior is None else z, log_prior=log_prior,
+        )  # fmt: skip
+        out = {key: value.mean() for key, value in terms._asdict().items()}
+        return {**out, "beta": torch.tensor(beta)}
+
+    def recipe(self) -> dict:
+        """The loss's settings, for a checkpoint's meta: a checkpoint made otherwise won't load."""
+        prior = None if self.prior is None else type(self.prior).__name__
+        return {"beta": self.beta, "free_bits": self.free_bits,
+                "warmup_steps": self.warmup_steps, "prior": prior}  # fmt: skip

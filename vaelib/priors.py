@@ -1,4 +1,5 @@
-"""Priors p(z) for a VAE (lesson 08), and the prior hole: prior mass where no code lies.
+"""Priors p(z) for a VAE (lesson 08); their log-densities come from ``vaelib.densities``, and
+the prior hole (prior mass where no code lies) is measured in ``vaelib.holes``.
 
 Every prior has ``log_prob(z)``: z (N, D) -> (N,) in nats, and ``sample(n, generator)`` -> (n, D).
 
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-_LOG_2PI = math.log(2 * math.pi)
+from vaelib.densities import log_mixture_diag, log_normal_diag, log_standard_normal
 
 
 def _check_z(z: torch.Tensor, latent_dim: int) -> None:
@@ -34,14 +35,6 @@ def _check_z(z: torch.Tensor, latent_dim: int) -> None:
 def _check_n(n: int) -> None:
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int (the number of samples), got {n!r}.")
-
-
-def log_normal_diag(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """``log N(z; mean, diag exp(logvar))`` summed over the last dim; broadcasts: (..., D) -> (...,).
-
-    ``-0.5 * sum_d ((z_d - mean_d)^2 / exp(logvar_d) + logvar_d + log 2 pi)``.
-    """
-    return -0.5 * ((z - mean).pow(2) / logvar.exp() + logvar + _LOG_2PI).sum(-1)
 
 
 class StandardNormalPrior(nn.Module):
@@ -56,7 +49,7 @@ class StandardNormalPrior(nn.Module):
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, D) -> (N,): ``-0.5 * sum_d (z_d^2 + log 2 pi)``."""
         _check_z(z, self.latent_dim)
-        return -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+        return log_standard_normal(z)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws ``z ~ N(0, I)``: (n, D), float32 on the CPU."""
@@ -110,8 +103,7 @@ class MixturePrior(nn.Module):
         """z (N, D) -> (N,): ``logsumexp_j (log pi_j + log N(z; m_j, diag exp(s_j)))``."""
         _check_z(z, self.latent_dim)
         log_pi = torch.log_softmax(self.weight_logits, dim=0)  # (K,)
-        log_n = log_normal_diag(z[:, None], self.means, self.logvars)  # (N, K)
-        return torch.logsumexp(log_pi + log_n, dim=1)
+        return log_mixture_diag(z, log_pi, self.means, self.logvars)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -167,40 +159,3 @@ class VampPrior(nn.Module):
         mu, logvar = (t.cpu() for t in self.components())
         k = torch.randint(mu.shape[0], (n,), generator=generator)
         return mu[k] + torch.exp(0.5 * logvar[k]) * torch.randn(n, mu.shape[1], generator=generator)
-
-
-@torch.no_grad()
-def aggregate_posterior_log_prob(
-    z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, chunk: int = 1024
-) -> torch.Tensor:
-    """``log q(z)`` of the aggregate posterior ``q(z) = (1/N) sum_n N(z; mu_n, diag exp(logvar_n))``.
-
-    z: (M, D); mu, logvar: (N, D), the encoder's outputs for N images. Returns (M,):
-    ``logsumexp_n log N(z; mu_n, ...) - log N``, computed ``chunk`` rows of z at a time.
-    """
-    _check_z(z, mu.shape[1])
-    parts = [
-        torch.logsumexp(log_normal_diag(zc[:, None], mu, logvar), dim=1) for zc in z.split(chunk)
-    ]
-    return torch.cat(parts) - math.log(mu.shape[0])
-
-
-def prior_hole_fraction(
-    z_prior: torch.Tensor,
-    z_data: torch.Tensor,
-    mu: torch.Tensor,
-    logvar: torch.Tensor,
-    quantile: float = 0.05,
-) -> float:
-    """The fraction of prior draws that land in a hole of the aggregate posterior.
-
-    A hole is where ``log q(z)`` (``aggregate_posterior_log_prob`` with the reference codes
-    mu, logvar: (N, D)) is below its ``quantile`` over real codes ``z_data`` (M, D), draws
-    ``z ~ q(z|x)`` of *other* images than the reference ones. A prior that matched q(z) would
-    score ``quantile``; the larger the fraction of ``z_prior`` (P, D) below it, the more prior
-    mass lies where no image's code does, and the more samples decode to no garment.
-    """
-    if not 0 < quantile < 1:
-        raise ValueError(f"quantile must lie in (0, 1), got {quantile!r}.")
-    threshold = torch.quantile(aggregate_posterior_log_prob(z_data, mu, logvar), quantile)
-    return float((aggregate_posterior_log_prob(z_prior, mu, logvar) < threshold).float().mean())

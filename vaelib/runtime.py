@@ -1,10 +1,23 @@
-"""Device, seeds and fast mode: what the first cell of every lesson sets up."""
+"""Device, seeds, fast mode and the course's folders: what the first cell of every lesson sets
+up. The ONE reader of the ``VAELIB_*`` environment variables and of the bf16 probe:
+
+- ``VAELIB_FAST`` (``fast_mode``), ``VAELIB_DEVICE`` (``pick_device``),
+- ``VAELIB_PICS`` (``pics_dir``), ``VAELIB_CHECKPOINTS`` (``checkpoints_dir``),
+- ``VAELIB_DATA`` (``data_dir``), ``VAELIB_NO_DOWNLOAD`` (``download_allowed``).
+
+Other modules take these as arguments (``fast=``, paths), defaulting to what this module reads;
+a lesson gets them all at once from ``setup_lesson()``.
+"""
 
 from __future__ import annotations
 
+import functools
+import getpass
 import os
 import platform
 import random
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +26,7 @@ import torch
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the clone: data/, checkpoints/, work/ live here
 
 
 def fast_mode() -> bool:
@@ -96,13 +110,56 @@ def vaelib_location(cwd: Path | None = None) -> str:
     return str(package)
 
 
+@functools.cache
+def _fast_pics_dir() -> Path:
+    """One private temporary folder per user and per run (process), made on first use."""
+    try:
+        user = re.sub(r"[^A-Za-z0-9_.-]", "_", getpass.getuser())
+    except (KeyError, OSError):  # no user name (a container without /etc/passwd entry)
+        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    return Path(tempfile.mkdtemp(prefix=f"vaelib-pics-{user}-"))
+
+
+def pics_dir(fast: bool | None = None) -> Path:
+    """Where figures go: ``VAELIB_PICS``; unset, a per-run temp folder in fast mode, else
+    ``<repo>/work/pics`` (the student's workspace, git-ignored; the tracked ``pics/`` is
+    written only by ``make figures``, which sets ``VAELIB_PICS``). ``fast=None``: ``fast_mode()``.
+    """
+    if os.environ.get("VAELIB_PICS"):
+        return Path(os.environ["VAELIB_PICS"])
+    if fast_mode() if fast is None else fast:
+        return _fast_pics_dir()
+    return REPO_ROOT / "work" / "pics"
+
+
+def checkpoints_dir() -> Path:
+    """The checkpoints' root: ``VAELIB_CHECKPOINTS``, else the course's ``checkpoints/`` folder
+    (``checkpoint.checkpoint_path`` adds ``full/`` or ``fast/``)."""
+    return Path(os.environ.get("VAELIB_CHECKPOINTS") or REPO_ROOT / "checkpoints")
+
+
+def data_dir() -> Path | None:
+    """``VAELIB_DATA``, the folder a user points the data search at, or None when unset."""
+    value = os.environ.get("VAELIB_DATA")
+    return Path(value) if value else None
+
+
+def download_allowed() -> bool:
+    """False when ``VAELIB_NO_DOWNLOAD=1`` (CI, offline machines): no data download is tried."""
+    return os.environ.get("VAELIB_NO_DOWNLOAD", "0") != "1"
+
+
 @dataclass(frozen=True)
 class Lesson:
-    """What a lesson's setup cell decided: device, seed, fast mode (and which vaelib)."""
+    """What a lesson's setup cell decided: device, seed, fast mode, where figures and
+    checkpoints go (and which vaelib). Pass ``lesson.fast`` and the folders down to vaelib's
+    functions (``fast=``, ``pics=``) rather than reading the environment again."""
 
     device: torch.device
     seed: int
     fast: bool
+    pics: Path | None = None
+    checkpoints: Path | None = None
 
     def __str__(self) -> str:
         mode = "fast (data subset, few epochs)" if self.fast else "full"
@@ -118,7 +175,11 @@ class Lesson:
 def setup_lesson(seed: int = 0, device: str | None = None) -> Lesson:
     """One call for a notebook's setup cell: seeds everything, picks the device, reads fast mode."""
     seed_everything(seed)
-    return Lesson(device=pick_device(device), seed=seed, fast=fast_mode())
+    fast = fast_mode()
+    return Lesson(
+        device=pick_device(device), seed=seed, fast=fast, pics=pics_dir(fast),
+        checkpoints=checkpoints_dir(),
+    )  # fmt: skip
 
 
 def cpu_name() -> str:
@@ -131,3 +192,19 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def bf16_matmul_supported() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices natively (AVX512-BF16 or AMX), where bf16
+    autocast measured faster (docs/benchmarks.md). The one place vaelib asks.
+
+    torch has no public API for it: oneDNN's own probe (``torch.ops.mkldnn``, private) is used
+    when oneDNN is built in (``torch.backends.mkldnn.is_available()``, public); if the probe is
+    missing or fails (another torch version or build), the answer is False: autocast stays off.
+    """
+    try:
+        if not torch.backends.mkldnn.is_available():
+            return False
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False

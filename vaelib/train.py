@@ -13,47 +13,17 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from vaelib import validate as check
-from vaelib.checkpoint import (  # re-exported: lessons and tests import them from here
-    CheckpointError,
-    check_writable,
-    checkpoint_path,
-    load_checkpoint,
-    load_if_matching,
-    save_checkpoint,
-)
+from vaelib.checkpoint import check_writable, checkpoint_path, load_if_matching, save_checkpoint
 from vaelib.data import DeviceLoader, load_dataset
-from vaelib.losses import negative_elbo
+from vaelib.losses import ELBOLoss, ae_loss, vae_loss
 from vaelib.models import VAE, Autoencoder, ConvVAE
-from vaelib.reparam import reparameterize
-from vaelib.runtime import fast_mode
+from vaelib.runtime import bf16_matmul_supported, fast_mode
 
-__all__ = ["CheckpointError", "checkpoint_path", "load_checkpoint", "save_checkpoint", "train"]
-REPO_ROOT = Path(__file__).resolve().parents[1]
 LossFn = Callable[[nn.Module, torch.Tensor], dict[str, torch.Tensor]]
 History = dict[str, list[float]]
-
-
-def ae_loss(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Autoencoder loss: the BCE sum per image, ``recon = BCE(x, sigmoid(logits)) / N``
-    (``losses.reconstruction_loss_with_logits`` without its per-batch input check: the loader
-    checked the data once)."""
-    logits = model.decode_logits(model.encode(x))
-    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
-    return {"loss": recon, "recon": recon}
-
-
-def vae_loss_fn(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The VAE's loss, the negative ELBO (``vaelib.losses.negative_elbo``), as means over the
-    batch's images: loss = recon + kl, recon = BCE(x, sigmoid(logits)), kl = KL(q(z|x) || N(0, I)).
-    """
-    mu, logvar = model.encode(x)
-    z = reparameterize(mu, logvar)
-    terms = negative_elbo(x, model.decode_logits(z), mu, logvar)
-    return {"loss": terms.loss.mean(), "recon": terms.recon.mean(), "kl": terms.kl.mean()}
 
 
 def train(
@@ -144,7 +114,7 @@ def default_amp(device: str | torch.device) -> bool:
     instructions (AVX512-BF16 or AMX), where it measured faster with no loss of model quality
     (docs/benchmarks.md); off elsewhere (GPUs: not measured yet)."""
     device = torch.device(device)
-    return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return device.type == "cpu" and bf16_matmul_supported()
 
 
 def _checked_epoch_sums(
@@ -191,9 +161,14 @@ class Recipe:
     """How a named model of the course is trained: a few plain values, one per lesson model.
 
     ``epochs`` in full mode, ``fast_epochs`` in fast mode (which also uses the data subset).
+    The loss (VAE kinds): ``beta`` (the beta-VAE), ``free_bits`` (Kingma et al. 2016, in nats
+    per dimension), ``warmup_fraction`` (beta rises from 0 over that share of the training
+    steps: KL annealing) and ``prior``: None for N(0, I), or ``"mixture"`` for a learnable
+    ``priors.MixturePrior`` that ``train_or_load(..., prior=...)`` passes in, trained with the
+    VAE. With all four at their defaults a VAE trains with ``losses.vae_loss``.
     """
 
-    kind: str  # "ae" (lesson 01), "vae_mlp" or "vae_conv" (lesson 06)
+    kind: str  # "ae" (lesson 01), "vae_mlp" or "vae_conv" (lessons 06 to 08)
     latent_dim: int
     epochs: int
     fast_epochs: int = 2
@@ -201,6 +176,27 @@ class Recipe:
     lr: float = 1e-3
     binarize: bool = False
     dataset: str = "fashion-mnist"
+    beta: float = 1.0
+    free_bits: float = 0.0
+    warmup_fraction: float = 0.0
+    prior: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        """True for the plain VAE loss: beta 1, no free bits, no warm-up, the N(0, I) prior."""
+        return (self.beta, self.free_bits, self.warmup_fraction, self.prior) == (
+            1.0,
+            0.0,
+            0.0,
+            None,
+        )
+
+
+def _lesson08(epochs: int = 4, fast_epochs: int = 30, **loss: object) -> Recipe:
+    """A lesson 08 model: the 784-400-20 VAE on binarised pixels (a true Bernoulli likelihood)."""
+    return Recipe(
+        "vae_mlp", latent_dim=20, epochs=epochs, fast_epochs=fast_epochs, binarize=True, **loss
+    )
 
 
 RECIPES: dict[str, Recipe] = {
@@ -214,39 +210,101 @@ RECIPES: dict[str, Recipe] = {
     "vae_conv_latent20": Recipe("vae_conv", latent_dim=20, epochs=15),
     # Trained on dynamically binarised pixels, where the Bernoulli likelihood is a true one.
     "vae_mlp_latent20_binarized": Recipe("vae_mlp", latent_dim=20, epochs=20, binarize=True),
+    # Lesson 08: a beta sweep, the two fixes of collapse at beta = 8, and a learned prior.
+    **{f"lesson08_beta{b:g}": _lesson08(beta=b) for b in (0.1, 0.5, 1.0, 2.0, 4.0, 8.0)},
+    "lesson08_beta8_warmup": _lesson08(beta=8.0, warmup_fraction=0.5),
+    "lesson08_beta8_freebits": _lesson08(beta=8.0, free_bits=0.5),
+    "lesson08_mog_prior": _lesson08(prior="mixture"),
 }
+PRIOR_KINDS = {"mixture": "MixturePrior"}  # Recipe.prior -> the class train_or_load expects
 
 
-def build_model(recipe: Recipe) -> tuple[nn.Module, LossFn]:
-    """The untrained model and the loss a recipe names."""
+def build_model(
+    recipe: Recipe, *, prior: nn.Module | None = None, warmup_steps: int = 0
+) -> tuple[nn.Module, LossFn]:
+    """The untrained model and the loss a recipe names. ``prior``: the initial prior module
+    for a recipe with ``prior`` set (attached as ``model.prior``, so the optimiser trains it);
+    ``warmup_steps``: the warm-up's length in steps (``train_or_load`` computes it)."""
     if recipe.kind == "ae":
         return Autoencoder(latent_dim=recipe.latent_dim), ae_loss
     if recipe.kind == "vae_mlp":
-        return VAE(latent_dim=recipe.latent_dim), vae_loss_fn
-    if recipe.kind == "vae_conv":
-        return ConvVAE(latent_dim=recipe.latent_dim), vae_loss_fn
-    raise ValueError(f"recipe kind {recipe.kind!r} is unknown: add it to build_model.")
+        model = VAE(latent_dim=recipe.latent_dim)
+    elif recipe.kind == "vae_conv":
+        model = ConvVAE(latent_dim=recipe.latent_dim)
+    else:
+        raise ValueError(f"recipe kind {recipe.kind!r} is unknown: add it to build_model.")
+    _check_prior(recipe, prior)
+    if recipe.plain:
+        return model, vae_loss
+    if prior is not None:
+        model.prior = prior  # a submodule: trained with the VAE, saved in its state_dict
+    loss = ELBOLoss(recipe.beta, free_bits=recipe.free_bits, warmup_steps=warmup_steps, prior=prior)
+    return model, loss
+
+
+def _check_prior(recipe: Recipe, prior: nn.Module | None) -> None:
+    if recipe.prior is None:
+        if prior is not None:
+            raise ValueError("prior is given, but the recipe has prior=None: it trains N(0, I).")
+        return
+    expected = PRIOR_KINDS.get(recipe.prior)
+    if expected is None:
+        raise ValueError(
+            f"recipe prior {recipe.prior!r} is unknown: use one of {sorted(PRIOR_KINDS)}."
+        )
+    if prior is None or type(prior).__name__ != expected:
+        raise ValueError(
+            f"this recipe trains a learned {recipe.prior} prior: pass its initial module, "
+            f"prior=priors.{expected}(...) (e.g. {expected}.from_gmm(fitted_mixture))."
+        )
+
+
+def _prior_meta(prior: nn.Module | None) -> dict | None:
+    """How the prior started, for the checkpoint's meta: its class, size and a fingerprint of
+    its initial parameters (a checkpoint trained from another start won't load)."""
+    if prior is None:
+        return None
+    with torch.no_grad():
+        total = sum(float(p.double().abs().sum()) for p in prior.parameters())
+        count = sum(p.numel() for p in prior.parameters())
+    return {"class": type(prior).__name__, "parameters": count, "abs_sum": round(total, 6)}
 
 
 def train_or_load(
-    name: str, device: str | torch.device = "cpu", *, seed: int = 0, progress: bool = True
+    name: str,
+    device: str | torch.device = "cpu",
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    prior: nn.Module | None = None,
 ) -> tuple[nn.Module, History]:
     """The model ``RECIPES[name]`` trained on its data set's train split, from its checkpoint
     (``checkpoint_path(name)``) when one exists, else trained now and saved for later lessons.
+
+    ``prior``: for a recipe with a learned prior, the prior's initial module (e.g.
+    ``priors.MixturePrior.from_gmm(...)``); it is moved to ``device`` and trained with the VAE
+    (``model.prior``). The warm-up of a recipe with ``warmup_fraction`` lasts that share of all
+    training steps.
     """
     if name not in RECIPES:
         raise ValueError(f"name={name!r} has no recipe: use one of {sorted(RECIPES)}.")
     recipe = RECIPES[name]
+    _check_prior(recipe, prior)
+    prior_meta = _prior_meta(prior)
     torch.manual_seed(seed)
-    model, loss_fn = build_model(recipe)
-    model = model.to(device)
     images, _ = load_dataset(recipe.dataset, "train")
     loader = DeviceLoader(
         images, recipe.batch_size, device=device, seed=seed, binarize=recipe.binarize
     )
     epochs = recipe.fast_epochs if fast_mode() else recipe.epochs
+    warmup_steps = int(recipe.warmup_fraction * epochs * len(loader))
+    model, loss_fn = build_model(recipe, prior=prior, warmup_steps=warmup_steps)
+    model = model.to(device)
+    meta = {"recipe": asdict(recipe), "seed": seed}
+    if prior_meta is not None:
+        meta["prior"] = prior_meta
     history = train(
         model, loader, loss_fn, epochs=epochs, lr=recipe.lr, checkpoint=checkpoint_path(name),
-        meta={"recipe": asdict(recipe), "seed": seed}, progress=progress, desc=name,
+        meta=meta, progress=progress, desc=name,
     )  # fmt: skip
     return model, history

@@ -206,3 +206,49 @@ def number(
         )
         raise ValueError(f"{name} must be {req}, got {value!r}.")
     return value
+
+
+def rows(t: object, name: str, minimum: int = 1) -> int:
+    """The number of rows N of a tensor ``t`` (N, ...), refused below ``minimum``."""
+    tensor(t, name)
+    if t.dim() < 1 or t.shape[0] < minimum:
+        raise ValueError(
+            f"{name} must have shape (N, ...) with N >= {minimum}, got {tuple(t.shape)}."
+        )
+    return int(t.shape[0])
+
+
+def codes(z: object, name: str = "z", *, dim: int | None = None, minimum: int = 1) -> torch.Tensor:
+    """``z`` when it is a float tensor of codes ``(N, D)``, one per row, with N >= ``minimum``,
+    D >= 1 (and D = ``dim`` when given)."""
+    floating(z, name, half=True)
+    if z.dim() != 2 or z.shape[0] < minimum or z.shape[1] < 1:
+        raise ValueError(
+            f"{name} must have shape (N, D) with N >= {minimum}, D >= 1, got {tuple(z.shape)}: "
+            f"one code per row ({name}.reshape(len({name}), -1))."
+        )
+    if dim is not None and z.shape[1] != dim:
+        raise ValueError(
+            f"{name} has {z.shape[1]} dimensions per code, expected D = {dim}: draw or encode "
+            "it in the same latent space."
+        )
+    return z
+
+
+def posterior(
+    mu: object, logvar: object, names: tuple[str, str] = ("mu", "logvar"), *, minimum: int = 1
+) -> None:
+    """An encoder's output pair: ``mu`` and ``logvar`` float tensors of one shape ``(N, D)``
+    (N >= ``minimum``), the parameters of ``q(z|x_n) = N(mu_n, diag exp(logvar_n))``."""
+    for t, name in zip((mu, logvar), names, strict=True):
+        if not isinstance(t, torch.Tensor):
+            raise InputTypeError(
+                f"{names[0]} and {names[1]} must be tensors (N, D), the encoder's two outputs; "
+                f"{name} is {type(t).__name__}."
+            )
+        floating(t, name, half=True)
+    if mu.dim() != 2 or mu.shape != logvar.shape or mu.shape[0] < minimum or mu.shape[1] < 1:
+        raise ValueError(
+            f"{names[0]} {tuple(mu.shape)} and {names[1]} {tuple(logvar.shape)} must both have "
+            f"shape (N, D) with N >= {minimum}: the encoder's two outputs, one row per image."
+        )

@@ -12,8 +12,9 @@ from vaelib.exercises.feedback import not_yet, refuse_shortcut, right
 
 
 def _codes() -> tuple[torch.Tensor, torch.Tensor]:
-    """8 images, 7 dimensions: used (0, 3), collapsed (1, 4, 5, 6), and one (2) whose mean never moves
-    but whose variance is far from the prior's, so its KL is not small."""
+    """8 images, 7 dimensions: used (0, 3: their means move), collapsed (1, 4, 5, 6), and one (2)
+    whose mean never moves but whose variance is far from the prior's: its KL is not small, and
+    it is not active."""
     g = torch.Generator().manual_seed(0)
     mu = torch.zeros(8, 7, dtype=torch.float64)
     logvar = torch.zeros(8, 7, dtype=torch.float64)
@@ -27,14 +28,18 @@ def _codes() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def check_active_units(fn: Callable[[torch.Tensor, torch.Tensor, float], int] | None) -> bool:
-    """``fn(mu, logvar, threshold)``: mu, logvar (N, D) -> the number of dimensions whose KL to
-    N(0, 1), averaged over the N images, is above ``threshold`` nats. Refuses
-    ``collapse.kl_per_dimension``, ``collapse.active_units`` and ``kl.kl_gaussian``."""
+    """``fn(mu, logvar, threshold)``: mu, logvar (N, D) -> Burda et al.'s (2016) number of
+    active units, the dimensions whose posterior mean moves with x: ``Var_x(mu_d) > threshold``
+    (logvar is there to be left out). Refuses ``collapse.activity``, ``collapse.active_units``,
+    ``collapse.kl_per_dimension`` and ``kl.kl_gaussian``."""
     mu, logvar = _codes()
-    kl_d = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)
-    expected = int((kl_d > 0.01).sum())  # 3: dimensions 0, 2, 3
+    expected = int((mu.var(0) > 0.01).sum())  # 2: dimensions 0 and 3
     with refuse_shortcut(
-        fn, (collapse, "kl_per_dimension"), (collapse, "active_units"), (kl, "kl_gaussian")
+        fn,
+        (collapse, "activity"),
+        (collapse, "active_units"),
+        (collapse, "kl_per_dimension"),
+        (kl, "kl_gaussian"),
     ):
         try:
             got = fn(mu, logvar, 0.01)
@@ -47,19 +52,24 @@ def check_active_units(fn: Callable[[torch.Tensor, torch.Tensor, float], int] | 
     except (TypeError, ValueError):
         return not_yet(f"return one whole number (a count of dimensions), got {got!r:.60}.")
     if got == expected:
-        return right("a dimension is active when its KL, averaged over images, is above the floor.")
-    if got == int((mu.var(0) > 0.01).sum()):
+        return right(
+            "a unit is active when its posterior mean moves with x (Burda et al. 2016): the "
+            "variance over images of mu_d is above the threshold."
+        )
+    kl_d = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)
+    if got == int((kl_d > 0.01).sum()):
         return not_yet(
-            "that counts dimensions whose mean moves (Var mu_d); the exercise asks for KL_d, "
-            "which also sees a variance that differs from the prior's."
+            "that counts dimensions whose KL_d is above the threshold: the rate they cost. A "
+            "dimension whose mean never moves but whose variance differs from 1 costs nats and "
+            "carries nothing about x; count from the means: Var over images of mu_d."
         )
     if got == mu.shape[1] - expected:
         return not_yet("that counts the collapsed dimensions: count those above the threshold.")
     if got in (0, 1):
         return not_yet(
-            "keep one KL per dimension: sum (1 + logvar - mu^2 - exp(logvar)) over nothing, "
-            "average over the images (dim 0), then compare each of the D values."
+            "keep one value per dimension: the variance of mu over the images (dim 0), then "
+            "compare each of the D values with the threshold."
         )
     return not_yet(
-        "per dimension d: KL_d = mean over images of 0.5 * (mu^2 + exp(logvar) - 1 - logvar)."
+        "per dimension d: A_d = variance over images of mu[:, d]; count A_d > threshold."
     )

@@ -24,15 +24,14 @@ def _shortcuts() -> list[tuple[object, str]]:
     """vaelib's versions of the VAE loss and its KL term, refused while a check runs."""
     from vaelib import evaluate, kl, losses
 
-    names = [
+    return [
         (losses, "negative_elbo"),
         (losses, "vae_loss"),
         (losses, "reconstruction_loss"),
         (losses, "reconstruction_loss_with_logits"),
         (kl, "kl_gaussian"),
-        (evaluate, "negative_elbo"),
+        (evaluate, "model_negative_elbo"),
     ]
-    return [(module, name) for module, name in names if hasattr(module, name)]
 
 
 # ----------------------------------------------------------------------------- exercise 1

@@ -1,4 +1,5 @@
-"""The evidence lower bound on a model with an exact answer: the linear-Gaussian model (lesson 04).
+"""The linear-Gaussian model (probabilistic PCA, factor analysis): the evidence lower bound on a
+model with an exact answer (lesson 04).
 
 Probabilistic PCA / factor analysis, with ``z`` in R^D and ``x`` in R^d:
 
@@ -27,7 +28,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-LOG_2PI = math.log(2 * math.pi)
+from vaelib.densities import LOG_2PI, log_normal_diag, log_standard_normal
+from vaelib.losses import NegativeELBO
+
 F64 = torch.float64
 
 
@@ -119,7 +122,7 @@ def sample(model: LinearGaussian, n: int, *, generator: torch.Generator) -> Samp
 
 def log_prior(z: torch.Tensor) -> torch.Tensor:
     """``log p(z) = -0.5 * (D log 2 pi + ||z||^2)``; z: (..., D), returns (...)."""
-    return -0.5 * (z.shape[-1] * LOG_2PI + z.pow(2).sum(-1))
+    return log_standard_normal(z)
 
 
 def log_likelihood(model: LinearGaussian, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -128,9 +131,7 @@ def log_likelihood(model: LinearGaussian, x: torch.Tensor, z: torch.Tensor) -> t
     x: (N, d); z: (..., N, D) (leading sample dimensions broadcast); returns (..., N).
     """
     x = _check_x(model, x)
-    return -0.5 * (
-        LOG_2PI + model.psi.log() + (x - z @ model.W.T - model.b).pow(2) / model.psi
-    ).sum(-1)
+    return log_normal_diag(x, z @ model.W.T + model.b, model.psi.log())
 
 
 def log_evidence(model: LinearGaussian, x: torch.Tensor) -> torch.Tensor:
@@ -169,24 +170,17 @@ def posterior(model: LinearGaussian, x: torch.Tensor) -> Posterior:
 # ----------------------------------------------------------------------------- the ELBO
 
 
-class ELBOTerms(NamedTuple):
-    """One value per x (N,), in nats: ``elbo = expected_loglik - kl``."""
-
-    elbo: torch.Tensor
-    expected_loglik: torch.Tensor  # E_q[log p(x|z)]: the reconstruction term
-    kl: torch.Tensor  # KL(q(z|x) || p(z)): the KL to the prior
-
-
 def gaussian_elbo(
     model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor, cov: torch.Tensor
-) -> ELBOTerms:
+) -> NegativeELBO:
     """The ELBO of ``q(z|x) = N(mu, Sigma)`` in closed form, ``E_q[log p(x|z)] - KL(q || p(z))``:
 
     ``E_q[log p(x|z)] = -0.5 sum_i [log(2 pi psi_i) + ((x - W mu - b)_i^2 + (W Sigma W^T)_ii) / psi_i]``
     ``KL(q || N(0, I)) = 0.5 (tr Sigma + ||mu||^2 - D - log det Sigma)``.
 
     x: (N, d); mu: (N, D); cov: (D, D) shared or (N, D, D), symmetric positive definite.
-    Returns ELBOTerms of (N,) each.
+    Returns the course's one tuple, ``losses.NegativeELBO(loss, recon, kl)``, each (N,):
+    ``recon = -E_q[log p(x|z)]``, ``kl``, ``loss = recon + kl = -ELBO``; ``.elbo`` is the ELBO.
     """
     x, mu, cov = _check_q(model, x, mu, cov)
     residual = x - mu @ model.W.T - model.b  # (N, d)
@@ -195,7 +189,7 @@ def gaussian_elbo(
     expected_loglik = expected_loglik.sum(-1)
     trace = cov.diagonal(dim1=-2, dim2=-1).sum(-1)
     kl = 0.5 * (trace + mu.pow(2).sum(-1) - model.z_dim - torch.logdet(cov))
-    return ELBOTerms(elbo=expected_loglik - kl, expected_loglik=expected_loglik, kl=kl)
+    return NegativeELBO(loss=kl - expected_loglik, recon=-expected_loglik, kl=kl)
 
 
 def kl_to_posterior(
