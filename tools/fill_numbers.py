@@ -90,6 +90,73 @@ TEMPLATES: list[tuple[str, str]] = [
         "ends at a test loss of {06.test_neg_elbo:.1f} nats per image ({06.test_recon:.1f} recon + {06.test_kl:.1f} KL). Its average KL ({06.test_kl:.1f}) exceeds log N = {06.log_n:.2f}",
     ),
     (DECK, "so at least {06.kl_aggregate_bound:.1f} nats of it"),
+    (
+        DECK,
+        "lie in a prior hole: where the aggregate posterior of training codes is thinner than at 95% of real codes ({06.grid_in_hole} of {06.grid_points})",
+    ),
+    (DECK, "{06.hole_fraction:.1%} of 2,000 prior samples are"),
+    (
+        DECK,
+        '| binarised, Bernoulli | {06.iwae."MLP 20-D, binarised, Bernoulli"[0]:.1f} ± {06.iwae_se."MLP 20-D, binarised, Bernoulli"[0]:.1f} | {06.iwae."MLP 20-D, binarised, Bernoulli"[3]:.1f} ± {06.iwae_se."MLP 20-D, binarised, Bernoulli"[3]:.1f} |',
+    ),
+    (
+        DECK,
+        '| grey, continuous Bernoulli | {06.iwae."MLP 20-D, grey, continuous Bernoulli"[0]:.1f} ± {06.iwae_se."MLP 20-D, grey, continuous Bernoulli"[0]:.1f} | {06.iwae."MLP 20-D, grey, continuous Bernoulli"[3]:.1f} ± {06.iwae_se."MLP 20-D, grey, continuous Bernoulli"[3]:.1f} |',
+    ),
+    # lesson 07
+    (
+        DECK,
+        'VAE q(z) {07.moment_kl."VAE 20":.2f} nats, VAE means mu(x) {07.moment_kl."VAE mu(x) 20":.2f} nats, AE {07.moment_kl."AE 20":.2f} nats (20-D)',
+    ),
+    (
+        DECK,
+        'Chosen k per seed: AE {07.chosen_k."AE 20"[0]}, {07.chosen_k."AE 20"[1]}, {07.chosen_k."AE 20"[2]}, VAE {07.chosen_k."VAE 20"[0]}, {07.chosen_k."VAE 20"[1]}, {07.chosen_k."VAE 20"[2]};',
+    ),
+    (
+        DECK,
+        'n = 500, 1000, 2000 choose k = {07.chosen_k_by_n."500"}, {07.chosen_k_by_n."1000"}, {07.chosen_k_by_n."2000"}:',
+    ),
+    (
+        DECK,
+        'BIC chose k = {07.chosen_k."AE 2"[0]} here (seeds: {07.chosen_k."AE 2"[0]}, {07.chosen_k."AE 2"[1]}, {07.chosen_k."AE 2"[2]})',
+    ),
+    (
+        DECK,
+        'BIC chose k = {07.chosen_k."VAE 2"[0]} (seeds: {07.chosen_k."VAE 2"[0]}, {07.chosen_k."VAE 2"[1]}, {07.chosen_k."VAE 2"[2]})',
+    ),
+    (
+        DECK,
+        'Ghosh et al., 2020). P + C with N(0, I) against the mixture: 2-D {07.p_plus_c."AE 2 N(0, I)":.2f} against {07.p_plus_c."AE 2 mixture":.2f}, 20-D {07.p_plus_c."AE 20 N(0, I)":.2f} against {07.p_plus_c."AE 20 mixture":.2f}.',
+    ),
+    (
+        DECK,
+        'Say: P + C with N(0, I) against the mixture: 2-D {07.p_plus_c."VAE 2 N(0, I)":.2f} against {07.p_plus_c."VAE 2 mixture":.2f}, 20-D {07.p_plus_c."VAE 20 N(0, I)":.2f} against {07.p_plus_c."VAE 20 mixture":.2f}.',
+    ),
+    # lesson 08
+    (
+        DECK,
+        'beta 0.1 spends about {08.sweep."0.1".R:.0f} nats of rate for a distortion of about {08.sweep."0.1".D:.0f}; beta 8 spends about {08.sweep."8".R:.0f} nats and pays about {08.sweep."8".D:.0f}. Dashed: lines of equal D + R; beta = 1 sits on the lowest (about {08.sweep."1"."-ELBO":.0f} nats)',
+    ),
+    (
+        DECK,
+        'then {08.active_units."2"}, {08.active_units."4"} and {08.active_units."8"} at beta 2, 4 and 8',
+    ),
+    (
+        DECK,
+        'plain {08.fixes_active_units.plain} active units and {08.fixes.plain."-ELBO":.1f} nats; annealing {08.fixes_active_units."KL annealing"} and {08.fixes."KL annealing"."-ELBO":.1f}; free bits {08.fixes_active_units."free bits"} and {08.fixes."free bits"."-ELBO":.1f}',
+    ),
+    (
+        DECK,
+        '| $\\mathcal{N}(0, I)$ prior | ${08.iwae."N(0, I)":.1f}$ | {08.test_neg_elbo."N(0, I)":.1f} | {08.P."N(0, I)":.2f} | {08.C."N(0, I)":.2f} | {08.p_plus_c."N(0, I)":.2f} | {08.holes."N(0, I)":.2f} |',
+    ),
+    (
+        DECK,
+        '| learned mixture prior ($K = {08.K}$) | ${08.iwae."learned MoG":.1f}$ | {08.test_neg_elbo."learned MoG":.1f} | {08.P."learned MoG":.2f} | {08.C."learned MoG":.2f} | {08.p_plus_c."learned MoG":.2f} | {08.holes."learned MoG":.2f} |',
+    ),
+    (
+        DECK,
+        '| ex-post mixture, $\\mathcal{N}(0, I)$ decoder | ${08.iwae."ex-post MoG":.1f}$ | {08.test_neg_elbo."ex-post MoG":.1f} | {08.P."ex-post MoG":.2f} | {08.C."ex-post MoG":.2f} | {08.p_plus_c."ex-post MoG":.2f} | {08.holes."ex-post MoG":.2f} |',
+    ),
 ]
 
 
