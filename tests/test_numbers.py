@@ -223,3 +223,20 @@ def test_the_deck_is_in_step_with_the_committed_results():
     if not lessons <= have:
         pytest.skip(f"results/ lacks lessons {sorted(lessons - have)}: make figures writes them")
     assert fill.main(["--check"]) == 0, "run make numbers: the deck is out of step with results/"
+
+
+def test_fill_rewrites_the_docs_blocks_from_lesson08_results():
+    fill = _fill_numbers()
+    r08 = {
+        "sweep": {"1": {"R": 17.184, "D": 229.74, "-ELBO": 246.92}},
+        "active_units": {"1": 20},
+        "fixes": {"plain": {"R": 4.15, "D": 264.11, "-ELBO": 268.27}},
+        "fixes_active_units": {"plain": 5},
+        "table": "| model |\n|---|",
+    }
+    text = "a\n<!-- numbers: sweep -->\nold\n<!-- /numbers -->\nb <!-- numbers: priors -->\n<!-- /numbers -->"
+    out = fill.fill_blocks(text, {"08": r08})
+    assert "| 1 | 17.18 | 229.74 | 246.92 | 20 |" in out and "old" not in out
+    assert "<!-- numbers: priors -->\n| model |\n|---|\n<!-- /numbers -->" in out
+    names = [m[1] for m in fill.BLOCK.findall((ROOT / "docs" / "lesson08_results.md").read_text())]
+    assert names == ["sweep", "fixes", "priors"]

@@ -160,6 +160,42 @@ TEMPLATES: list[tuple[str, str]] = [
 ]
 
 
+def _sweep(results: dict) -> str:
+    r = results["08"]
+    rows = ["| beta | rate R (nats) | distortion D (nats) | test -ELBO (nats) | active units (Burda) |",
+            "|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for beta, s in r["sweep"].items():
+        rows.append(f"| {beta} | {s['R']:.2f} | {s['D']:.2f} | {s['-ELBO']:.2f} | "
+                    f"{r['active_units'][beta]} |")  # fmt: skip
+    return "\n".join(rows)
+
+
+def _fixes(results: dict) -> str:
+    r = results["08"]
+    rows = ["| run (beta = 8) | active units (Burda) | R (nats) | D (nats) | test -ELBO (nats) |",
+            "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for name, s in r["fixes"].items():
+        rows.append(f"| {name} | {r['fixes_active_units'][name]} | {s['R']:.2f} | {s['D']:.2f} | "
+                    f"{s['-ELBO']:.2f} |")  # fmt: skip
+    return "\n".join(rows)
+
+
+# Blocks of docs (markdown files, where HTML comments are invisible): everything between
+# "<!-- numbers: NAME -->" and "<!-- /numbers -->" is rewritten by BLOCKS[NAME](results).
+BLOCKS = {
+    "sweep": _sweep,
+    "fixes": _fixes,
+    "priors": lambda results: results["08"]["table"],
+}
+BLOCK_FILES = ["docs/lesson08_results.md"]
+BLOCK = re.compile(r"(<!-- numbers: (\w+) -->\n)(.*?)(<!-- /numbers -->)", re.S)
+
+
+def fill_blocks(text: str, results: dict) -> str:
+    """``text`` with every numbers block rewritten from ``results``."""
+    return BLOCK.sub(lambda m: m.group(1) + BLOCKS[m.group(2)](results) + "\n" + m.group(4), text)
+
+
 def lookup(results: dict, lesson: str, path: str):
     """The value at ``path`` (``.key``, ``."key with spaces"``, ``[i]``) of a lesson's results."""
     if lesson not in results:
@@ -223,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, template in TEMPLATES:
         texts.setdefault(name, (ROOT / name).read_text())
         texts[name] = fill(texts[name], template, results)
+    for name in BLOCK_FILES:
+        texts[name] = fill_blocks(texts.get(name, (ROOT / name).read_text()), results)
     stale = [name for name, text in texts.items() if text != (ROOT / name).read_text()]
     if args.check:
         for name in stale:
