@@ -39,7 +39,7 @@ from pathlib import Path
 
 import torch
 
-from vaelib import losses, runtime, train
+from vaelib import losses, priors, runtime, train
 from vaelib.data import DeviceLoader, load_dataset, to_float
 from vaelib.evaluate import binarize
 
@@ -47,6 +47,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 1.5  # nats: a recipe is at its plateau when 3x the epochs gains less than this
 # Recipes that only an exercise trains (lesson 06's convolutional VAE) are left out by default.
 EXERCISE_ONLY = ("vae_conv_latent20",)
+PRIOR_COMPONENTS = 25  # a learned mixture prior's components (lesson 08 picks K by BIC)
 
 
 def lesson_recipes() -> list[str]:
@@ -66,7 +67,7 @@ def test_loss(model: torch.nn.Module, recipe: train.Recipe, x_test: torch.Tensor
     total = 0.0
     for x in x_test.split(1000):
         if recipe.kind == "ae":
-            terms = train.ae_loss(model, x)
+            terms = losses.ae_loss(model, x)
             total += float(terms["recon"]) * len(x)
             continue
         mu, logvar = model.encode(x)
@@ -90,12 +91,19 @@ def measure(
     recipe = train.RECIPES[name]
     if epochs is None:
         epochs = recipe.fast_epochs if fast else recipe.epochs
-    torch.manual_seed(seed)
-    model, loss_fn = train.build_model(recipe)
-    model = model.to(device)
     images, _ = load_dataset(recipe.dataset, "train", fast=fast)
     loader = DeviceLoader(images, recipe.batch_size, device=device, seed=seed,
                           binarize=recipe.binarize)  # fmt: skip
+    torch.manual_seed(seed)
+    # A learned prior starts as a mixture of PRIOR_COMPONENTS diagonal Gaussians (the lesson
+    # starts it from a BIC fit; here only the epochs are in question). A warm-up lasts its
+    # recipe's share of the lesson's steps; the 3x run keeps it and trains on at full beta.
+    prior = None
+    if recipe.prior is not None:
+        prior = priors.MixturePrior(PRIOR_COMPONENTS, recipe.latent_dim, seed=seed)
+    warmup_steps = int(recipe.warmup_fraction * epochs * len(loader))
+    model, loss_fn = train.build_model(recipe, prior=prior, warmup_steps=warmup_steps)
+    model = model.to(device)
     test_images, _ = load_dataset(recipe.dataset, "test", fast=fast)
     x_test = to_float(test_images).to(device)
     if recipe.binarize:
