@@ -62,7 +62,7 @@ venv: $(STAMP)
 	@ln -sfn $(VENV) .venv
 
 data: venv
-	@$(BIN)/python -m vaelib.data --ensure
+	@$(BIN)/python -m vaelib.datafiles --ensure
 
 # work/: the lessons copied once (outputs cleared, solutions removed), then the student's own.
 workspace: venv

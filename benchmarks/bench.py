@@ -45,7 +45,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from vaelib import train as T
-from vaelib.data import DeviceLoader, find_files, load_dataset
+from vaelib.data import DeviceLoader, load_dataset
+from vaelib.datafiles import find_files
 from vaelib.runtime import bf16_matmul_supported, cpu_name, pick_device
 
 MODELS = {"mlp": "vae_mlp_latent20", "conv": "vae_conv_latent20", "ae": "ae_latent2"}
@@ -76,7 +77,7 @@ def machine(device: torch.device) -> dict:
 
 def torchvision_root(name: str = "fashion-mnist") -> Path:
     """A temp folder laid out as torchvision expects: ``root/FashionMNIST/raw/`` with the
-    unpacked IDX files that ``vaelib.data.find_files`` found (torchvision's own check refuses
+    unpacked IDX files that ``vaelib.datafiles.find_files`` found (torchvision's own check refuses
     Debian's recompressed ``.gz`` files: their md5 differs)."""
     root = Path(tempfile.mkdtemp(prefix="vaelib-bench-"))
     raw = root / "FashionMNIST" / "raw"

@@ -25,7 +25,19 @@ import torch
 from sklearn.mixture import GaussianMixture
 from torch import distributions as D
 
-from vaelib import bic, checkpoint, data, evaluate, figures, kl, latent, losses, reparam, runtime
+from vaelib import (
+    bic,
+    checkpoint,
+    data,
+    datafiles,
+    evaluate,
+    figures,
+    kl,
+    latent,
+    losses,
+    reparam,
+    runtime,
+)
 from vaelib import checkpoint as C
 from vaelib import losses as L
 from vaelib import train as T
@@ -394,19 +406,19 @@ def split_files(ctx: Ctx, images: np.ndarray, labels: np.ndarray) -> tuple[Path,
 
 
 def load_test_split(ctx: Ctx, images: np.ndarray, labels: np.ndarray):
-    ctx.mp.setattr(data, "SIZES", {"train": 20, "test": 20})
-    return data.load_split("fashion-mnist", "test", *split_files(ctx, images, labels))
+    ctx.mp.setattr(datafiles, "SIZES", {"train": 20, "test": 20})
+    return datafiles.load_split("fashion-mnist", "test", *split_files(ctx, images, labels))
 
 
 def no_data(ctx: Ctx) -> None:
-    ctx.mp.setattr(data, "REPO_ROOT", ctx.tmp / "repo")
-    ctx.mp.setattr(data, "SYSTEM_DIRS", {k: str(ctx.tmp / "system" / k) for k in data.SYSTEM_DIRS})
+    ctx.mp.setattr(runtime, "REPO_ROOT", ctx.tmp / "repo")
+    ctx.mp.setattr(datafiles, "SYSTEM_DIRS", {k: str(ctx.tmp / "system" / k) for k in datafiles.SYSTEM_DIRS})
     ctx.mp.delenv("VAELIB_DATA", raising=False)
-    ctx.mp.setattr(data, "SIZES", {"train": 20, "test": 20})
+    ctx.mp.setattr(datafiles, "SIZES", {"train": 20, "test": 20})
 
 
 def fake_dataset(folder: Path, n: int = 20) -> None:
-    for images, labels in data.FILES.values():
+    for images, labels in datafiles.FILES.values():
         write_idx(folder / images, np.full((n, 28, 28), 7), gz=True)
         write_idx(folder / labels, np.arange(n) % 10, gz=True)
 
@@ -436,18 +448,18 @@ case("stratified_subset/2-D", ValueError, r"labels must have shape \(N,\)",
 case("stratified_subset/n small", ValueError, "smaller than the number of classes",
      lambda: data.stratified_subset(torch.arange(10), 5))
 case("read_idx/png", ValueError, "not an unsigned-byte IDX file",
-     lambda c: data.read_idx(write(c.tmp / "a", b"\x89PNG....")))
+     lambda c: datafiles.read_idx(write(c.tmp / "a", b"\x89PNG....")))
 case("read_idx/empty", ValueError, "not an unsigned-byte IDX file",
-     lambda c: data.read_idx(write(c.tmp / "a", b"")))
-case("read_idx/truncated", ValueError, "'.*/a' is truncated", lambda c: data.read_idx(write(c.tmp / "a", IDX_BLOB[:-1])))
+     lambda c: datafiles.read_idx(write(c.tmp / "a", b"")))
+case("read_idx/truncated", ValueError, "'.*/a' is truncated", lambda c: datafiles.read_idx(write(c.tmp / "a", IDX_BLOB[:-1])))
 case("read_idx/truncated header", ValueError, "truncated inside its header",
-     lambda c: data.read_idx(write(c.tmp / "a", IDX_BLOB[:6])))
-case("read_idx/extra bytes", ValueError, "bytes after", lambda c: data.read_idx(write(c.tmp / "a", IDX_BLOB + b"x")))
+     lambda c: datafiles.read_idx(write(c.tmp / "a", IDX_BLOB[:6])))
+case("read_idx/extra bytes", ValueError, "bytes after", lambda c: datafiles.read_idx(write(c.tmp / "a", IDX_BLOB + b"x")))
 case("read_idx/truncated gz", ValueError, r"a\.gz.* cannot be read \(EOFError",
-     lambda c: data.read_idx(write(c.tmp / "a.gz", gzip.compress(IDX_BLOB)[:-6])))
+     lambda c: datafiles.read_idx(write(c.tmp / "a.gz", gzip.compress(IDX_BLOB)[:-6])))
 case("read_idx/not gzip", ValueError, r"a\.gz.* cannot be read \(BadGzipFile",
-     lambda c: data.read_idx(write(c.tmp / "a.gz", IDX_BLOB)))
-case("read_idx/missing", ValueError, "cannot be read", lambda c: data.read_idx(c.tmp / "none"))
+     lambda c: datafiles.read_idx(write(c.tmp / "a.gz", IDX_BLOB)))
+case("read_idx/missing", ValueError, "cannot be read", lambda c: datafiles.read_idx(c.tmp / "none"))
 case("load_split/flat images", ValueError, r"holds shape \(20, 784\)",
      lambda c: load_test_split(c, np.zeros((20, 784)), LAB20))
 case("load_split/32x32", ValueError, r"holds shape \(20, 32, 32\)",
@@ -460,7 +472,7 @@ case("load_split/swapped", ValueError, "swapped", lambda c: load_test_split(c, L
 case("load_split/wrong count", ValueError, r"holds shape \(19, 28, 28\)",
      lambda c: load_test_split(c, IMG20[:19], LAB20))
 case("load_split/real size", ValueError, r"test images are \(10000, 28, 28\)",
-     lambda c: data.load_split("fashion-mnist", "test", *split_files(c, IMG20, LAB20)))
+     lambda c: datafiles.load_split("fashion-mnist", "test", *split_files(c, IMG20, LAB20)))
 
 
 def only_broken_folder(ctx: Ctx):
@@ -821,7 +833,7 @@ def test_vaelib_data_without_the_files_warns_naming_the_variable(tmp_path, monke
 def test_files_in_an_unnamed_folder_count_only_with_the_right_checksum(tmp_path, monkeypatch):
     ctx = Ctx(tmp_path, monkeypatch)
     no_data(ctx)
-    monkeypatch.setattr(data, "SIZES", {"train": 60_000, "test": 10_000})
+    monkeypatch.setattr(datafiles, "SIZES", {"train": 60_000, "test": 10_000})
     flat = tmp_path / "flat"
     flat.mkdir()
     system = Path("/usr/share/datasets/fashion-mnist")
@@ -841,8 +853,8 @@ def test_files_in_an_unnamed_folder_count_only_with_the_right_checksum(tmp_path,
 def test_make_data_tries_the_download_and_says_why_not(tmp_path, monkeypatch, capsys):
     ctx = Ctx(tmp_path, monkeypatch)
     no_data(ctx)
-    monkeypatch.setattr(data.os, "geteuid", lambda: 1000)
-    assert data.main(["--name", "mnist", "--ensure"]) == 1
+    monkeypatch.setattr(datafiles.os, "geteuid", lambda: 1000)
+    assert datafiles.main(["--name", "mnist", "--ensure"]) == 1
     captured = capsys.readouterr()
     assert "trying torchvision's download" in captured.out
     assert (

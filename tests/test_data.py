@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from vaelib import data
-from vaelib.data import DeviceLoader, load_dataset, read_idx, stratified_subset, to_float
+from vaelib import data, datafiles, runtime
+from vaelib.data import DeviceLoader, load_dataset, stratified_subset, to_float
+from vaelib.datafiles import read_idx
 
 
 def write_idx(path, array: np.ndarray, gz: bool) -> None:
@@ -22,7 +23,7 @@ def write_idx(path, array: np.ndarray, gz: bool) -> None:
 
 def make_dataset(folder, n=20, gz=True, fill=7) -> None:
     """A tiny fake data set: n images filled with ``fill`` and labels 0..9 repeating."""
-    for images, labels in data.FILES.values():
+    for images, labels in datafiles.FILES.values():
         write_idx(folder / images, np.full((n, 28, 28), fill), gz)
         write_idx(folder / labels, np.arange(n) % 10, gz)
 
@@ -30,12 +31,12 @@ def make_dataset(folder, n=20, gz=True, fill=7) -> None:
 @pytest.fixture
 def no_system_data(tmp_path, monkeypatch):
     """Hide the machine's own data: repo data/ and the system folder point at empty folders."""
-    monkeypatch.setattr(data, "REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setattr(runtime, "REPO_ROOT", tmp_path / "repo")
     monkeypatch.setattr(
-        data, "SYSTEM_DIRS", {k: str(tmp_path / "system" / k) for k in data.SYSTEM_DIRS}
+        datafiles, "SYSTEM_DIRS", {k: str(tmp_path / "system" / k) for k in datafiles.SYSTEM_DIRS}
     )
     monkeypatch.delenv("VAELIB_DATA", raising=False)
-    monkeypatch.setattr(data, "SIZES", {"train": 20, "test": 20})  # make_dataset's size
+    monkeypatch.setattr(datafiles, "SIZES", {"train": 20, "test": 20})  # make_dataset's size
     return tmp_path
 
 
@@ -92,11 +93,11 @@ def test_missing_data_names_the_package_and_vaelib_data(no_system_data):
 
 
 def test_cli_ensure_reports_missing_data(no_system_data, monkeypatch, capsys):
-    monkeypatch.setattr(data.os, "geteuid", lambda: 1000)  # not root: never runs apt-get
-    assert data.main(["--ensure"]) == 1
+    monkeypatch.setattr(datafiles.os, "geteuid", lambda: 1000)  # not root: never runs apt-get
+    assert datafiles.main(["--ensure"]) == 1
     assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
     make_dataset(no_system_data / "system" / "fashion-mnist")
-    assert data.main([]) == 0
+    assert datafiles.main([]) == 0
     assert "fashion-mnist" in capsys.readouterr().out
 
 
@@ -176,3 +177,25 @@ def test_device_loader_rejects_bad_input():
         DeviceLoader(torch.zeros(10, 28, 28, dtype=torch.uint8))
     with pytest.raises(ValueError, match=r"uint8 or floats in \[0, 1\]"):
         DeviceLoader(torch.full((2, 1, 2, 2), 255.0))
+
+
+def test_train_validation_split_is_stratified_seeded_disjoint_and_complete():
+    labels = torch.arange(200) % 10  # 20 images per class
+    labels[:7] = 3  # and one class larger than the others
+    split = data.train_validation_split(labels, 50, seed=1)
+    train, val = split.train, split.validation
+    assert len(val) == 50 and len(train) == 150
+    assert set(train.tolist()).isdisjoint(val.tolist())  # disjoint ...
+    assert sorted(train.tolist() + val.tolist()) == list(range(200))  # ... and complete
+    assert torch.equal(val, val.sort().values) and torch.equal(train, train.sort().values)
+    counts = torch.bincount(labels[val], minlength=10)
+    expected = torch.bincount(labels, minlength=10).double() * 50 / 200  # per class, rounded
+    assert torch.all((counts - expected).abs() < 1)  # stratified
+    again = data.train_validation_split(labels, 50, seed=1)
+    assert torch.equal(again.validation, val)  # seeded
+    other = data.train_validation_split(labels, 50, seed=2)
+    assert not torch.equal(other.validation, val)
+    with pytest.raises(ValueError, match="n_validation=200 must be below"):
+        data.train_validation_split(labels, 200)
+    with pytest.raises(ValueError, match="labels must be integer class labels"):
+        data.train_validation_split(labels.float(), 10)

@@ -1,14 +1,16 @@
 import os
 import subprocess
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
 import torch
 from PIL import Image
 
-from vaelib import figures
+from vaelib import figures, runtime
 
 
 @pytest.fixture
@@ -32,27 +34,27 @@ def test_save_writes_png_under_topic_folder(fig, tmp_path, monkeypatch):
 
 def test_only_vaelib_pics_points_at_the_course_pics(fig, monkeypatch):
     monkeypatch.delenv("VAELIB_PICS")
-    fast = figures.pics_dir()
-    assert fast != figures.REPO_ROOT / "pics"
+    fast = runtime.pics_dir()
+    assert fast != runtime.REPO_ROOT / "pics"
     monkeypatch.setenv("VAELIB_FAST", "0")
-    assert figures.pics_dir() == figures.REPO_ROOT / "work" / "pics"  # git-ignored workspace
-    monkeypatch.setenv("VAELIB_PICS", str(figures.REPO_ROOT / "pics"))  # what make figures sets
-    assert figures.pics_dir() == figures.REPO_ROOT / "pics"
+    assert runtime.pics_dir() == runtime.REPO_ROOT / "work" / "pics"  # git-ignored workspace
+    monkeypatch.setenv("VAELIB_PICS", str(runtime.REPO_ROOT / "pics"))  # what make figures sets
+    assert runtime.pics_dir() == runtime.REPO_ROOT / "pics"
 
 
 def test_fast_mode_folder_is_private_to_this_user_and_run(monkeypatch):
     monkeypatch.delenv("VAELIB_PICS")
-    here = figures.pics_dir()
-    assert here == figures.pics_dir()  # one folder for the whole run
+    here = runtime.pics_dir()
+    assert here == runtime.pics_dir()  # one folder for the whole run
     assert here.is_dir() and (here.stat().st_mode & 0o077) == 0  # mkdtemp: 0700
-    assert here.parent == figures.Path(figures.tempfile.gettempdir())
-    code = "from vaelib import figures; print(figures.pics_dir())"
-    env = {**os.environ, "PYTHONPATH": str(figures.REPO_ROOT)}
+    assert here.parent == Path(tempfile.gettempdir())
+    code = "from vaelib import runtime; print(runtime.pics_dir())"
+    env = {**os.environ, "PYTHONPATH": str(runtime.REPO_ROOT)}
     other = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert other != str(here)  # another run gets another folder
-    figures.Path(other).rmdir()
+    Path(other).rmdir()
 
 
 @pytest.mark.parametrize(

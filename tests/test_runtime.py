@@ -121,7 +121,8 @@ def test_seed_everything_rejects_bad_seed(seed):
 
 def test_setup_lesson_reports_device_mode_and_seed():
     lesson = setup_lesson(seed=3, device="cpu")
-    assert lesson == Lesson(device=torch.device("cpu"), seed=3, fast=True)
+    assert (lesson.device, lesson.seed, lesson.fast) == (torch.device("cpu"), 3, True)
+    assert isinstance(lesson, Lesson) and lesson.pics is not None and lesson.checkpoints is not None
     assert str(lesson).startswith("device: cpu | mode: fast")
     assert "seed: 3" in str(lesson)
     assert str(lesson).endswith(f"| vaelib: {vaelib_location()}")
@@ -180,3 +181,18 @@ def test_the_folders_come_from_the_environment_only_here(monkeypatch, tmp_path):
     assert runtime.pics_dir(fast=False) == runtime.REPO_ROOT / "work" / "pics"
     assert runtime.checkpoints_dir() == runtime.REPO_ROOT / "checkpoints"
     assert runtime.data_dir() is None and runtime.download_allowed() is True
+
+
+def test_only_runtime_reads_the_environment():
+    import re
+    from pathlib import Path
+
+    import vaelib
+
+    package = Path(vaelib.__file__).parent
+    readers = sorted(
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*.py")
+        if re.search(r"os\.environ|os\.getenv", p.read_text())
+    )
+    assert readers == ["runtime.py"], readers

@@ -21,9 +21,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vaelib.runtime import fast_mode
+from vaelib import runtime
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("state_dict", "history", "meta")
 History = dict[str, list[float]]
 
@@ -32,9 +31,11 @@ class CheckpointError(ValueError):
     """The file at a checkpoint path is not a usable checkpoint (the message says why)."""
 
 
-def checkpoint_path(name: str) -> Path:
-    """``<checkpoints>/<full|fast>/<name>.pt``; ``<checkpoints>`` is VAELIB_CHECKPOINTS or
-    the course's ``checkpoints/`` folder. Fast-mode models never stand in for full-mode ones."""
+def checkpoint_path(name: str, *, fast: bool | None = None) -> Path:
+    """``<checkpoints>/<full|fast>/<name>.pt``; ``<checkpoints>`` is ``runtime.checkpoints_dir()``
+    (VAELIB_CHECKPOINTS or the course's ``checkpoints/`` folder); ``fast=None`` follows
+    ``runtime.fast_mode()`` (pass ``lesson.fast``). Fast-mode models never stand in for
+    full-mode ones."""
     if not isinstance(name, str) or not name or "/" in name or name.endswith(".pt"):
         raise ValueError(f"name={name!r} must be a bare file stem such as 'ae_latent2'.")
     if not name.isprintable() or name.strip() != name or name.startswith("."):
@@ -42,8 +43,8 @@ def checkpoint_path(name: str) -> Path:
             f"name={name!r} must be a bare file stem such as 'ae_latent2' (no control "
             "characters, spaces at the ends or leading dot)."
         )
-    base = Path(os.environ.get("VAELIB_CHECKPOINTS") or REPO_ROOT / "checkpoints")
-    return base / ("fast" if fast_mode() else "full") / f"{name}.pt"
+    fast = runtime.fast_mode() if fast is None else fast
+    return runtime.checkpoints_dir() / ("fast" if fast else "full") / f"{name}.pt"
 
 
 def _temp_prefix(path: Path) -> str:

@@ -13,8 +13,6 @@ draws the figure: ``pt * dpi / 72`` pixels in the PNG, times the deck's scale.
 
 from __future__ import annotations
 
-import functools
-import getpass
 import os
 import re
 import tempfile
@@ -25,7 +23,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from vaelib.runtime import fast_mode
+from vaelib import runtime
 
 DPI = 150
 # One colour per model across the whole course (lines, markers, table rows, slides); "prior"
@@ -102,39 +100,17 @@ def min_font_size(fig: Figure) -> float | None:
     return min(sizes) if sizes else None
 
 
-_NAME = re.compile(r"^[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*$")
-_NAME = re.compile(r"[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*")
-REPO_ROOT = Path(__file__).resolve().parents[1]
+_NAME = re.compile(r"[A-Z][A-Z0-9_]*/[a-z0-9][a-z0-9_\-]*")  # used with fullmatch
 
 
-@functools.cache
-def _fast_pics_dir() -> Path:
-    """One private temporary folder per user and per run (process), made on first use."""
-    try:
-        user = re.sub(r"[^A-Za-z0-9_.-]", "_", getpass.getuser())
-    except (KeyError, OSError):  # no user name (a container without /etc/passwd entry)
-        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
-    return Path(tempfile.mkdtemp(prefix=f"vaelib-pics-{user}-"))
-
-
-def pics_dir() -> Path:
-    """Where figures go: ``VAELIB_PICS``; unset, a per-run temp folder in fast mode, else
-    ``<repo>/work/pics`` (the student's workspace, git-ignored; the tracked ``pics/`` is
-    written only by ``make figures``, which sets ``VAELIB_PICS``)."""
-    if os.environ.get("VAELIB_PICS"):
-        return Path(os.environ["VAELIB_PICS"])
-    if fast_mode():
-        return _fast_pics_dir()
-    return REPO_ROOT / "work" / "pics"
-
-
-def save(fig: Figure, name: str, dpi: int = DPI) -> Path:
+def save(fig: Figure, name: str, dpi: int = DPI, *, pics: str | Path | None = None) -> Path:
     """Save ``fig`` as ``<pics>/<TOPIC>/<name>.png`` and return the path.
 
     ``name`` is ``"TOPIC/name"``: an upper-case topic (AE, KL, REPARAM, VAE) and a lower-case
     file name without extension, e.g. ``save(fig, "AE/bic_curves")``. The file is written to a
     temporary file of its own in the same folder and renamed into place, so concurrent saves
-    of one figure never collide and a reader never sees half a PNG.
+    of one figure never collide and a reader never sees half a PNG. ``pics``: the folder
+    (``lesson.pics``); None is ``runtime.pics_dir()`` (``VAELIB_PICS``, else by mode).
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(
@@ -143,7 +119,7 @@ def save(fig: Figure, name: str, dpi: int = DPI) -> Path:
         )
     if dpi < DPI:
         raise ValueError(f"dpi={dpi} is below the course's minimum of {DPI}: pass dpi>={DPI}.")
-    path = pics_dir() / f"{name}.png"
+    path = Path(pics if pics is not None else runtime.pics_dir()) / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     smallest = min_font_size(fig)
     metadata = {DPI_KEY: str(dpi)} | ({} if smallest is None else {MIN_FONT_KEY: f"{smallest:g}"})

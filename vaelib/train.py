@@ -277,6 +277,7 @@ def train_or_load(
     seed: int = 0,
     progress: bool = True,
     prior: nn.Module | None = None,
+    fast: bool | None = None,
 ) -> tuple[nn.Module, History]:
     """The model ``RECIPES[name]`` trained on its data set's train split, from its checkpoint
     (``checkpoint_path(name)``) when one exists, else trained now and saved for later lessons.
@@ -284,7 +285,8 @@ def train_or_load(
     ``prior``: for a recipe with a learned prior, the prior's initial module (e.g.
     ``priors.MixturePrior.from_gmm(...)``); it is moved to ``device`` and trained with the VAE
     (``model.prior``). The warm-up of a recipe with ``warmup_fraction`` lasts that share of all
-    training steps.
+    training steps. ``fast=None`` follows ``runtime.fast_mode()`` (pass ``lesson.fast``): the
+    data subset, ``recipe.fast_epochs`` and the fast checkpoint folder.
     """
     if name not in RECIPES:
         raise ValueError(f"name={name!r} has no recipe: use one of {sorted(RECIPES)}.")
@@ -292,11 +294,12 @@ def train_or_load(
     _check_prior(recipe, prior)
     prior_meta = _prior_meta(prior)
     torch.manual_seed(seed)
-    images, _ = load_dataset(recipe.dataset, "train")
+    fast = fast_mode() if fast is None else fast
+    images, _ = load_dataset(recipe.dataset, "train", fast=fast)
     loader = DeviceLoader(
         images, recipe.batch_size, device=device, seed=seed, binarize=recipe.binarize
     )
-    epochs = recipe.fast_epochs if fast_mode() else recipe.epochs
+    epochs = recipe.fast_epochs if fast else recipe.epochs
     warmup_steps = int(recipe.warmup_fraction * epochs * len(loader))
     model, loss_fn = build_model(recipe, prior=prior, warmup_steps=warmup_steps)
     model = model.to(device)
@@ -304,7 +307,7 @@ def train_or_load(
     if prior_meta is not None:
         meta["prior"] = prior_meta
     history = train(
-        model, loader, loss_fn, epochs=epochs, lr=recipe.lr, checkpoint=checkpoint_path(name),
+        model, loader, loss_fn, epochs=epochs, lr=recipe.lr, checkpoint=checkpoint_path(name, fast=fast),
         meta=meta, progress=progress, desc=name,
     )  # fmt: skip
     return model, history
