@@ -23,7 +23,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 WORKSPACE ?= work
 WORK := $(if $(filter /%,$(WORKSPACE)),$(WORKSPACE),$(CURDIR)/$(WORKSPACE))
 
-.PHONY: help venv data workspace lab reset test test-under-load unit lint format figures bench course-time slides slides-pdf site clean
+.PHONY: help venv data workspace lab reset test test-under-load unit lint format figures bench course-time convergence numbers slides slides-pdf site clean
 
 help:
 	@echo "For students:"
@@ -41,6 +41,8 @@ help:
 	@echo "  make bench        the training loop's seconds per epoch against its compute floor (JSON)"
 	@echo "  make test-under-load  the notebook tests 3 times beside 2 busy processes per core (JSON)"
 	@echo "  make course-time  every lesson in full mode from empty checkpoints: docs/course_time.json"
+	@echo "  make convergence  every lesson recipe at its epochs and at 3x: docs/convergence.json (long)"
+	@echo "  make numbers      fill the deck's, README's and docs' measured numbers from results/*.json"
 	@echo "Steps the others run for you:"
 	@echo "  make venv         build the shared environment (once per requirements.txt) and link .venv"
 	@echo "  make data         find Fashion-MNIST (or say what to install)"
@@ -136,6 +138,16 @@ bench: venv data
 # temporary copy (COURSE_TIME_ARGS=--in-place or --keep-checkpoints to change that).
 course-time: venv data
 	$(BIN)/python benchmarks/course_time.py --out docs/course_time.json $(COURSE_TIME_ARGS)
+
+# Is every lesson model at its plateau? Each recipe trained for 3x its epochs, test loss at 1x and
+# 3x (CONVERGENCE_ARGS=--recipes a,b to measure a few). Several times the course's training time.
+convergence: venv data
+	$(BIN)/python benchmarks/convergence.py --out docs/convergence.json $(CONVERGENCE_ARGS)
+
+# The measured numbers of the deck, README and docs, filled from the results/NN_topic.json files
+# that the lessons write in full mode (make figures); tests/test_numbers.py checks them.
+numbers: venv
+	$(BIN)/python tools/fill_numbers.py
 
 # The lecture deck: Marp CLI from npm, pinned by package.json and package-lock.json (node_modules/
 # is git-ignored). The HTML needs no browser; the PDF needs Chromium (Debian: apt-get install chromium).

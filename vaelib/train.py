@@ -208,7 +208,7 @@ class Recipe:
         )
 
 
-def _lesson08(epochs: int = 4, fast_epochs: int = 30, **loss: object) -> Recipe:
+def _lesson08(epochs: int = 20, fast_epochs: int = 30, **loss: object) -> Recipe:
     """A lesson 08 model: the 784-400-20 VAE on binarised pixels (a true Bernoulli likelihood)."""
     return Recipe(
         "vae_mlp", latent_dim=20, epochs=epochs, fast_epochs=fast_epochs, binarize=True, **loss
