@@ -199,3 +199,19 @@ def test_train_validation_split_is_stratified_seeded_disjoint_and_complete():
         data.train_validation_split(labels, 200)
     with pytest.raises(ValueError, match="labels must be integer class labels"):
         data.train_validation_split(labels.float(), 10)
+
+
+def test_shared_images_counts_images_in_both_sets_pixel_for_pixel():
+    from vaelib.data import shared_images
+
+    a = torch.arange(4 * 4, dtype=torch.uint8).view(4, 1, 2, 2)
+    b = torch.cat([a[2:3], torch.full((2, 1, 2, 2), 200, dtype=torch.uint8)])
+    assert shared_images(a, b) == 1  # a[2] occurs in b
+    assert shared_images(a, a) == 4 and shared_images(a[:2], b) == 0
+    c = a.clone()
+    c[2, 0, 0, 0] += 1  # one pixel differs: not the same image
+    assert shared_images(c, b) == 0
+    with pytest.raises(ValueError, match="one dtype and shape"):
+        shared_images(a, a.float())
+    with pytest.raises(ValueError, match="one dtype and shape"):
+        shared_images(a, a.view(4, 1, 4, 1))

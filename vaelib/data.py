@@ -123,6 +123,23 @@ def train_validation_split(labels: torch.Tensor, n_validation: int, seed: int = 
     return Split(torch.nonzero(keep).flatten(), validation)
 
 
+def shared_images(a: torch.Tensor, b: torch.Tensor) -> int:
+    """How many images of ``a`` (N, ...) occur, pixel for pixel, in ``b`` (M, ...): the check that
+    what a lesson fits on (``a``) and what it scores (``b``) share no image. Compares the images'
+    bytes, so pass both as ``load_dataset`` gives them (uint8), before any scaling or binarising.
+    Fashion-MNIST's train and test splits share none (0 of 10,000 test images), so a fit that
+    leaked test images would be counted here.
+    """
+    check.tensor(a, "a"), check.tensor(b, "b")
+    if a.dtype != b.dtype or a.shape[1:] != b.shape[1:] or a.dim() < 2:
+        raise ValueError(
+            f"a {a.dtype} {tuple(a.shape)} and b {b.dtype} {tuple(b.shape)} must be batches of "
+            "images of one dtype and shape (N, C, H, W): pass both as load_dataset gives them."
+        )
+    seen = {bytes(row) for row in b.cpu().contiguous().flatten(1).numpy()}
+    return sum(bytes(row) in seen for row in a.cpu().contiguous().flatten(1).numpy())
+
+
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 ``(N, 1, H, W)`` in 0..255 to float32 in [0, 1] (on the images' device)."""
     if images.dtype != torch.uint8:
