@@ -21,7 +21,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 WORKSPACE ?= work
 WORK := $(abspath $(WORKSPACE))
 
-.PHONY: help venv data workspace lab reset test unit lint format figures bench course-time slides slides-pdf clean
+.PHONY: help venv data workspace lab reset test unit lint format figures bench course-time grade slides slides-pdf clean
 
 help:
 	@echo "For students:"
@@ -37,6 +37,7 @@ help:
 	@echo "  make format       ruff format and ruff check --fix"
 	@echo "  make bench        the training loop's seconds per epoch against its compute floor (JSON)"
 	@echo "  make course-time  every lesson in full mode from empty checkpoints: docs/course_time.json"
+	@echo "  make grade SUBMISSIONS=path   run the self-checks of every student notebook under path: grades.csv + summary"
 	@echo "Steps the others run for you:"
 	@echo "  make venv         build the shared environment (once per requirements.txt) and link .venv"
 	@echo "  make data         find Fashion-MNIST (or say what to install)"
@@ -119,6 +120,16 @@ bench: venv data
 # temporary copy (COURSE_TIME_ARGS=--in-place or --keep-checkpoints to change that).
 course-time: venv data
 	$(BIN)/python benchmarks/course_time.py --out docs/course_time.json $(COURSE_TIME_ARGS)
+
+# Lecturers: every notebook under SUBMISSIONS (named after its lesson, e.g. alice/09_build_a_vae.ipynb)
+# runs in its own kernel with a time limit (GRADE_TIMEOUT seconds, fast mode); the lessons' own
+# self-checks give a CSV (student file, lesson, exercise, passed, hint) and a summary.
+SUBMISSIONS ?=
+GRADES ?= grades.csv
+GRADE_TIMEOUT ?= 900
+grade: venv data
+	@test -n "$(SUBMISSIONS)" || { echo "say where the notebooks are: make grade SUBMISSIONS=path/to/folder"; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADES)" --timeout $(GRADE_TIMEOUT)
 
 # The lecture deck: Marp CLI from npm, pinned by package.json and package-lock.json (node_modules/
 # is git-ignored). The HTML needs no browser; the PDF needs Chromium (Debian: apt-get install chromium).
