@@ -292,3 +292,99 @@ def check_samples_needed(answer: float | None) -> bool:
     return not_yet(
         "stderr = c / sqrt(n): find c from the measurement, then solve c / sqrt(n) = 0.02."
     )
+
+
+# ----------------------------------------------------------------------------- lesson 03, ex. 6
+
+
+def _spd(d: int, g: torch.Generator, corr: float = 0.0) -> torch.Tensor:
+    """A random symmetric positive-definite (D, D) covariance; ``corr`` adds a shared factor
+    (strong correlations)."""
+    a = torch.randn(d, d, generator=g, dtype=torch.float64)
+    shared = torch.ones(d, 1, dtype=torch.float64)
+    return a @ a.T / d + 0.3 * torch.eye(d, dtype=torch.float64) + corr * shared @ shared.T
+
+
+def _kl_full_inputs() -> list[tuple[torch.Tensor, ...]]:
+    """(mu_q, cov_q, mu_p, cov_p): 3-D, 1-D, and 5-D with strong correlations."""
+    g = torch.Generator().manual_seed(31)
+    cases = []
+    for d, corr in ((3, 0.0), (1, 0.0), (5, 2.0)):
+        mu_q = torch.randn(d, generator=g, dtype=torch.float64)
+        mu_p = torch.randn(d, generator=g, dtype=torch.float64)
+        cases.append((mu_q, _spd(d, g, corr), mu_p, _spd(d, g, corr)))
+    return cases
+
+
+def _kl_full_parts(mu_q, cov_q, mu_p, cov_p) -> tuple[float, float, float, int]:
+    """trace(S_p^-1 S_q), the Mahalanobis term, log det S_p - log det S_q, D."""
+    diff = (mu_p - mu_q)[:, None]
+    trace = float(torch.trace(torch.linalg.solve(cov_p, cov_q)))
+    maha = float((diff.T @ torch.linalg.solve(cov_p, diff)).squeeze())
+    logdets = float(torch.linalg.slogdet(cov_p)[1] - torch.linalg.slogdet(cov_q)[1])
+    return trace, maha, logdets, mu_q.shape[0]
+
+
+def check_kl_full_covariance(fn: Callable[..., object] | None) -> bool:
+    """Lesson 03, exercise 6: ``fn(mu_q, cov_q, mu_p, cov_p)`` returns
+    ``D_KL(N(mu_q, S_q) || N(mu_p, S_p)) = 0.5 (tr(S_p^-1 S_q) + (mu_p - mu_q)^T S_p^-1
+    (mu_p - mu_q) - D + log det S_p - log det S_q)`` for means (D,) and covariances (D, D), as a
+    number. Tried on three pairs (D = 3, 1, 5; the last strongly correlated), to rel 1e-6, with
+    ``torch.distributions.kl_divergence`` and vaelib's KLs refused."""
+    if unanswered(fn, "your function"):
+        return False
+    from vaelib import latent
+
+    refused = [(torch.distributions, "kl_divergence"), (torch.distributions.kl, "kl_divergence"),
+               (kl, "kl_gaussian"), (latent, "kl_to_standard_normal")]  # fmt: skip
+    with refuse_shortcut(fn, *refused) as student:
+        for mu_q, cov_q, mu_p, cov_p in _kl_full_inputs():
+            got = call_student(student, mu_q, cov_q, mu_p, cov_p, none_hint="write its body.")
+            if isinstance(got, str):
+                return not_yet(got)
+            if got.numel() != 1:
+                return not_yet(f"return one number, got a tensor of shape {tuple(got.shape)}.")
+            hint = _kl_full_hint(float(got), mu_q, cov_q, mu_p, cov_p)
+            if hint is not None:
+                return not_yet(f"{hint} (D = {mu_q.shape[0]})")
+    return right(
+        "trace, Mahalanobis and log-determinant terms, each through S_p^-1 (a solve, not an "
+        "inverse) and slogdet: with diagonal covariances it is exercise 2's sum over dimensions."
+    )
+
+
+def _kl_full_hint(value: float, mu_q, cov_q, mu_p, cov_p) -> str | None:
+    trace, maha, logdets, d = _kl_full_parts(mu_q, cov_q, mu_p, cov_p)
+    target = 0.5 * (trace + maha - d + logdets)
+
+    def near(t: float) -> bool:
+        return math.isfinite(value) and math.isclose(value, t, rel_tol=1e-6, abs_tol=1e-9)
+
+    if near(target):
+        return None
+    if not math.isfinite(value):
+        return "your KL is nan or inf: use torch.linalg.slogdet (or a Cholesky factor) for log det."
+    t2, m2, l2, _ = _kl_full_parts(mu_p, cov_p, mu_q, cov_q)
+    if near(0.5 * (t2 + m2 - d + l2)):
+        return "that is D_KL(p || q): q = N(mu_q, S_q) comes first, and S_p^-1 is the prior's."
+    if near(2 * target):
+        return "mind the factor 1/2 in front of the bracket."
+    if near(0.5 * (trace + maha + logdets)):
+        return "subtract D, the dimension: the KL is 0 when q = p."
+    if near(0.5 * (trace + maha - d - logdets)):
+        return "the log-determinants: + log det S_p - log det S_q (the prior's first)."
+    diag = [torch.diag(torch.diagonal(c)) for c in (cov_q, cov_p)]
+    t3, m3, l3, _ = _kl_full_parts(mu_q, diag[0], mu_p, diag[1])
+    if near(0.5 * (t3 + m3 - d + l3)):
+        return "that uses only the covariances' diagonals: the off-diagonal terms matter here."
+    inv_q = 0.5 * (
+        float(torch.trace(torch.linalg.solve(cov_q, cov_p)))
+        + float((mu_p - mu_q) @ torch.linalg.solve(cov_q, mu_p - mu_q))
+        - d + logdets
+    )  # fmt: skip
+    if near(inv_q):
+        return "both the trace and the Mahalanobis term use the prior's S_p^-1, not S_q^-1."
+    return (
+        "0.5 * (tr(S_p^-1 S_q) + (mu_p - mu_q)^T S_p^-1 (mu_p - mu_q) - D + log det S_p - "
+        "log det S_q): check each term (torch.linalg.solve, torch.trace, torch.linalg.slogdet)."
+    )
