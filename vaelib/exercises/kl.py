@@ -9,6 +9,7 @@ lesson never shows, with the library's own version refused while the check runs.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -164,6 +165,96 @@ def check_forward_fit(answer: tuple[float, float] | None) -> bool:
             "var = sum_j w_j (sigma_j^2 + mu_j^2) - mean^2."
         )
     return not_yet("sigma^2 = E_P[x^2] - mean^2 with E_P[x^2] = sum_j w_j (sigma_j^2 + mu_j^2).")
+
+
+# Lesson 02, exercise 5: fit by gradient descent, on a target the lesson never shows.
+GD_WEIGHTS, GD_MUS, GD_SIGMAS = (0.3, 0.7), (-2.5, 2.0), (0.6, 0.8)
+GD_START = (0.5, 1.0)  # (mu, sigma) where the descent starts
+GD_TOL = 0.05  # |mu - mu*| and |sigma - sigma*| allowed
+
+
+def _gd_target() -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.linspace(-8, 8, 801, dtype=torch.float64)
+    return x, kl.gaussian_mixture_on_grid(x, list(GD_WEIGHTS), list(GD_MUS), list(GD_SIGMAS))
+
+
+def _gd_kl(x, p, mu, log_sigma, direction):
+    log_q = torch.log_softmax(-0.5 * ((x - mu) / log_sigma.exp()) ** 2, dim=0)
+    log_p = p.log()
+    return (
+        (p * (log_p - log_q)).sum()
+        if direction == "forward"
+        else (log_q.exp() * (log_q - log_p)).sum()
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _gd_reference(direction: str) -> tuple[float, float]:
+    """The optimum gradient descent reaches from GD_START: Adam, 3000 steps, then L-BFGS."""
+    x, p = _gd_target()
+    mu = torch.tensor(GD_START[0], dtype=torch.float64, requires_grad=True)
+    log_sigma = torch.tensor(math.log(GD_START[1]), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([mu, log_sigma], lr=0.05)
+    for _ in range(3000):
+        opt.zero_grad()
+        _gd_kl(x, p, mu, log_sigma, direction).backward()
+        opt.step()
+    return float(mu.detach()), float(log_sigma.detach().exp())
+
+
+def check_fit_by_gradient(fn: Callable[..., object] | None) -> bool:
+    """Lesson 02, exercise 5: ``fn(x, p, direction)`` fits Q = N(mu, sigma^2), discretised on the
+    grid x (K,), to the target probabilities p (K,) by gradient descent from (mu, sigma) =
+    GD_START, minimising D_KL(P || Q) (``direction="forward"``) or D_KL(Q || P) (``"reverse"``),
+    and returns (mu, sigma). Checked on a two-mode target the lesson never shows against the
+    optimum reached from the same start (within GD_TOL); ``kl.fit_gaussian_on_grid`` refused."""
+    if unanswered(fn, "your function"):
+        return False
+    x, p = _gd_target()
+    with refuse_shortcut(fn, (kl, "fit_gaussian_on_grid"), (kl, "kl_discrete")) as student:
+        for direction in ("forward", "reverse"):
+            try:
+                got = student(x.clone(), p.clone(), direction)
+            except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
+                return not_yet(f"your function raised {type(err).__name__}: {err}")
+            if got is None:
+                return not_yet("your function returns None: return (mu, sigma).")
+            mu, sigma = as_floats(got, 2, "the result (mu, sigma)")
+            hint = _gd_hint(mu, sigma, direction)
+            if hint is not None:
+                return not_yet(f"{hint} ({direction})")
+    fwd, rev = _gd_reference("forward"), _gd_reference("reverse")
+    return right(
+        f"forward KL covers both modes, N({fwd[0]:.2f}, {fwd[1]:.2f}^2); reverse KL from the same "
+        f"start sits on the heavier one, N({rev[0]:.2f}, {rev[1]:.2f}^2): mode covering against "
+        "mode seeking, found by descent rather than by search."
+    )
+
+
+def _gd_hint(mu: float, sigma: float, direction: str) -> str | None:
+    if not (math.isfinite(mu) and math.isfinite(sigma)):
+        return (
+            "nan or inf: descend on log sigma (sigma = exp(log_sigma) stays positive), and use "
+            "log_softmax for log Q on the grid."
+        )
+    ref = _gd_reference(direction)
+    if abs(mu - ref[0]) <= GD_TOL and abs(sigma - ref[1]) <= GD_TOL:
+        return None
+    other = _gd_reference("reverse" if direction == "forward" else "forward")
+    if abs(mu - other[0]) <= GD_TOL and abs(sigma - other[1]) <= GD_TOL:
+        return (
+            "that is the other direction's fit: forward is D_KL(P || Q) = sum p (log p - log q), "
+            "reverse is D_KL(Q || P) = sum q (log q - log p)."
+        )
+    if sigma < 0:
+        return "sigma came out negative: descend on log sigma and return exp(log_sigma)."
+    if abs(mu - GD_START[0]) < 0.02 and abs(sigma - GD_START[1]) < 0.02:
+        return "mu and sigma never moved: call backward() and step the optimiser on both."
+    return (
+        f"got (mu, sigma) = ({mu:.3f}, {sigma:.3f}), the descent from {GD_START} reaches "
+        f"({ref[0]:.3f}, {ref[1]:.3f}): more steps or a larger learning rate (Adam, lr 0.05, a "
+        "few thousand steps), until the KL stops changing."
+    )
 
 
 # ----------------------------------------------------------------------------- lesson 03
