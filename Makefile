@@ -23,7 +23,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 WORKSPACE ?= work
 WORK := $(if $(filter /%,$(WORKSPACE)),$(WORKSPACE),$(CURDIR)/$(WORKSPACE))
 
-.PHONY: help venv data workspace lab reset test test-under-load unit lint format figures bench course-time convergence numbers slides slides-pdf site clean
+.PHONY: help venv data workspace lab reset test test-under-load unit lint format figures bench course-time convergence numbers grade slides slides-pdf site clean
 
 help:
 	@echo "For students:"
@@ -43,6 +43,7 @@ help:
 	@echo "  make course-time  every lesson in full mode from empty checkpoints: docs/course_time.json"
 	@echo "  make convergence  every lesson recipe at its epochs and at 3x: docs/convergence.json (long)"
 	@echo "  make numbers      fill the deck's, README's and docs' measured numbers from results/*.json"
+	@echo "  make grade SUBMISSIONS=path   run the self-checks of every student notebook under path: grades.csv + summary"
 	@echo "Steps the others run for you:"
 	@echo "  make venv         build the shared environment (once per requirements.txt) and link .venv"
 	@echo "  make data         find Fashion-MNIST (or say what to install)"
@@ -148,6 +149,15 @@ convergence: venv data
 # that the lessons write in full mode (make figures); tests/test_numbers.py checks them.
 numbers: venv
 	$(BIN)/python tools/fill_numbers.py
+# Lecturers: every notebook under SUBMISSIONS (named after its lesson, e.g. alice/09_build_a_vae.ipynb)
+# runs in its own kernel with a time limit (GRADE_TIMEOUT seconds, fast mode); the lessons' own
+# self-checks give a CSV (student file, lesson, exercise, passed, hint) and a summary.
+SUBMISSIONS ?=
+GRADES ?= grades.csv
+GRADE_TIMEOUT ?= 900
+grade: venv data
+	@test -n "$(SUBMISSIONS)" || { echo "say where the notebooks are: make grade SUBMISSIONS=path/to/folder"; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADES)" --timeout $(GRADE_TIMEOUT)
 
 # The lecture deck: Marp CLI from npm, pinned by package.json and package-lock.json (node_modules/
 # is git-ignored). The HTML needs no browser; the PDF needs Chromium (Debian: apt-get install chromium).

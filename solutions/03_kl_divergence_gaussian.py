@@ -41,8 +41,27 @@ and ``1 / sqrt(n) = 0.02`` gives n = 2500: an error 2.5 times smaller costs 2.5^
 times the samples."""
 
 
+def kl_full_covariance(mu_q, cov_q, mu_p, cov_p):
+    """Exercise 6: ``D_KL(N(mu_q, S_q) || N(mu_p, S_p))`` for full covariances, a number.
+
+    Why: E_q[log q - log p] with both log-densities written out: the quadratic forms give
+    ``tr(S_p^-1 S_q)`` (E_q of the prior's quadratic in z - mu_q) plus the Mahalanobis distance
+    of the means under S_p, q's own quadratic gives D, and the normalisers give
+    ``log det S_p - log det S_q``; all halved. ``solve`` applies S_p^-1 without forming the
+    inverse (stabler), and ``slogdet`` takes the log-determinant without overflow. With diagonal
+    covariances it reduces to exercise 2's sum over dimensions.
+    """
+    d = mu_q.shape[0]
+    diff = mu_p - mu_q
+    trace = torch.trace(torch.linalg.solve(cov_p, cov_q))
+    mahalanobis = diff @ torch.linalg.solve(cov_p, diff)
+    log_dets = torch.linalg.slogdet(cov_p)[1] - torch.linalg.slogdet(cov_q)[1]
+    return 0.5 * (trace + mahalanobis - d + log_dets)
+
+
 CHECKS = [
     ("vaelib.exercises.kl", "check_gaussian_kl", gaussian_kl),
     ("vaelib.exercises.kl", "check_kl_diagonal", kl_diagonal),
     ("vaelib.exercises.kl", "check_samples_needed", samples_needed),
+    ("vaelib.exercises.kl", "check_kl_full_covariance", kl_full_covariance),
 ]

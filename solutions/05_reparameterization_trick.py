@@ -32,8 +32,27 @@ def reparameterize(mu, logvar, eps):
     return mu + torch.exp(0.5 * logvar) * eps
 
 
+def score_with_baseline(f_z, z, mu, sigma):
+    """Exercise 5: the score-function estimate of (d/dmu, d/dsigma) E[f(z)] with a
+    leave-one-out baseline, a tensor of 2 numbers.
+
+    The scores of N(z; mu, sigma^2): d/dmu log N = (z - mu) / sigma^2 and d/dsigma log N =
+    ((z - mu)^2 / sigma^2 - 1) / sigma. Each sample's score is weighted by f(z_i) - b_i, where
+    b_i = (sum_j f(z_j) - f(z_i)) / (n - 1) is the mean of the *other* samples: independent of
+    z_i, so E[b_i * score_i] = b_i * E[score] = 0 and the estimate stays unbiased (a baseline
+    that includes f(z_i) is not independent of z_i and shrinks the estimate by (n - 1) / n).
+    """
+    n = z.shape[0]
+    baseline = (f_z.sum() - f_z) / (n - 1)
+    weight = f_z - baseline
+    score_mu = (z - mu) / sigma**2
+    score_sigma = ((z - mu) ** 2 / sigma**2 - 1) / sigma
+    return torch.stack([(weight * score_mu).mean(), (weight * score_sigma).mean()])
+
+
 CHECKS = [
     ("vaelib.exercises.reparam", "check_variance_ratio", variance_ratio),
     ("vaelib.exercises.reparam", "check_score_mu", score_mu),
     ("vaelib.exercises.reparam", "check_reparameterize", reparameterize),
+    ("vaelib.exercises.reparam", "check_score_with_baseline", score_with_baseline),
 ]

@@ -48,8 +48,27 @@ def sample_mixture(
     return means[j] + (chol[j] @ eps.unsqueeze(-1)).squeeze(-1)
 
 
+def em_step(x, weights, means, variances):
+    """Exercise 4: one EM step for a 1-D Gaussian mixture; returns (weights, means, variances).
+
+    E-step: the responsibility of component k for point n, r_nk = pi_k N(x_n; m_k, v_k) /
+    sum_j pi_j N(x_n; m_j, v_j), computed in logs (softmax over k of log pi_k + log N_k), so a
+    point far from every component (each N = exp(-thousands) = 0) still gets responsibilities
+    that sum to 1. M-step: with N_k = sum_n r_nk, the weighted maximum-likelihood estimates
+    pi_k = N_k / N, m_k = sum_n r_nk x_n / N_k and v_k = sum_n r_nk (x_n - m_k)^2 / N_k with the
+    new m_k. Each step cannot lower the log-likelihood (Dempster, Laird and Rubin 1977).
+    """
+    log_n = -0.5 * ((x[:, None] - means) ** 2 / variances + torch.log(2 * math.pi * variances))
+    r = torch.softmax(torch.log(weights) + log_n, dim=1)  # (N, K)
+    nk = r.sum(0)
+    new_means = (r * x[:, None]).sum(0) / nk
+    new_variances = (r * (x[:, None] - new_means) ** 2).sum(0) / nk
+    return nk / x.shape[0], new_means, new_variances
+
+
 CHECKS = [
     ("vaelib.exercises.bic", "check_n_parameters_full", n_parameters_full),
     ("vaelib.exercises.bic", "check_nats_per_component", nats_per_component),
     ("vaelib.exercises.bic", "check_sample_mixture", sample_mixture),
+    ("vaelib.exercises.bic", "check_em_step", em_step),
 ]

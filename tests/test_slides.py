@@ -5,7 +5,7 @@
   notebooks' JSON);
 - every figure a notebook writes is committed under pics/, and is on a slide or listed in
   pics/README.md with the lesson that makes it; pics/ holds nothing else;
-- the deck is a Marp deck with the course's theme and MathJax, covering lessons 01..08 in order.
+- the deck is a Marp deck with the course's theme and MathJax, covering lessons 01..09 in order.
 
 These tests read the committed files (the repository's pics/, not VAELIB_PICS) and run no
 notebook, so they take well under a second.
@@ -35,6 +35,7 @@ LESSONS = {
     "06": "VAE training",
     "07": "BIC curves",
     "08": "beta, posterior collapse and learned priors",
+    "09": "build it yourself",
 }
 
 _SAVE_CALL = re.compile(r"\bfigures\.save\(")

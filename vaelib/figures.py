@@ -36,6 +36,7 @@ COLORS = {
     "VAE-binarized": "#ff7f0e",  # the MLP VAE trained on binarised pixels (lesson 06)
     "VAE-MoG": "#8c564b",  # the MLP VAE with a learned mixture-of-Gaussians prior (lesson 08)
     "VAE-Vamp": "#e377c2",  # the MLP VAE with a VampPrior (lesson 08)
+    "IWAE": "#006d2c",  # the MLP VAE trained on the importance-weighted bound L_k (lesson 09)
     "ex-post MoG": "#17becf",  # a mixture fitted to the codes after training (lessons 07, 08)
     "PPCA": "#bcbd22",  # the linear-Gaussian toy model of the ELBO lesson (lesson 04)
     "PPCA-enc-full": "#6a3d9a",  # its linear encoder with a full covariance (lesson 04)

@@ -9,6 +9,7 @@ function the exercise re-implements (``bic.n_parameters``, ``bic.sample_mixture`
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -242,4 +243,150 @@ def check_sample_mixture(
     return feedback.right(
         "first j ~ Categorical(pi), then z = mu_j + L_j eps: the two steps of the mixture's "
         "generative story, with L_j L_j^T = Sigma_j so that Cov[z | j] = Sigma_j."
+    )
+
+
+# ----------------------------------------------------------------------------- EM, exercise 4
+
+
+def _em_data() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(x, weights, means, variances): three 1-D data sets and starting parameters, one with
+    points hundreds of standard deviations from a component (its density underflows in exp)."""
+    g = torch.Generator().manual_seed(71)
+    f64 = torch.float64
+    a = torch.cat(
+        [
+            torch.randn(150, generator=g, dtype=f64) - 2,
+            0.5 * torch.randn(100, generator=g, dtype=f64) + 3,
+        ]
+    )
+    b = torch.cat([torch.randn(60, generator=g, dtype=f64) * 2, torch.randn(40, generator=g, dtype=f64) + 8,
+                   0.3 * torch.randn(50, generator=g, dtype=f64) - 5])  # fmt: skip
+    c = torch.cat(
+        [
+            0.01 * torch.randn(30, generator=g, dtype=f64),
+            0.01 * torch.randn(30, generator=g, dtype=f64) + 50,
+        ]
+    )
+    return [
+        (a, torch.tensor([0.5, 0.5], dtype=f64), torch.tensor([-1.0, 1.0], dtype=f64), torch.tensor([1.0, 1.0], dtype=f64)),
+        (b, torch.tensor([0.2, 0.3, 0.5], dtype=f64), torch.tensor([0.0, 6.0, -4.0], dtype=f64),
+         torch.tensor([4.0, 1.0, 1.0], dtype=f64)),
+        (c, torch.tensor([0.5, 0.5], dtype=f64), torch.tensor([0.1, 45.0], dtype=f64), torch.tensor([1e-3, 1e-3], dtype=f64)),
+    ]  # fmt: skip
+
+
+def _em_reference(x, weights, means, variances):
+    """One EM step for a 1-D mixture: responsibilities r (N, K), then the M-step."""
+    log_n = -0.5 * ((x[:, None] - means).pow(2) / variances + torch.log(2 * math.pi * variances))
+    log_r = torch.log(weights) + log_n
+    r = torch.softmax(log_r, dim=1)
+    nk = r.sum(0)
+    new_means = (r * x[:, None]).sum(0) / nk
+    new_vars = (r * (x[:, None] - new_means).pow(2)).sum(0) / nk
+    return nk / x.shape[0], new_means, new_vars, r
+
+
+def _as_triple(got: object) -> tuple[torch.Tensor, ...] | str:
+    if isinstance(got, str):
+        return got
+    if not (isinstance(got, tuple | list) and len(got) == 3):
+        return f"return a tuple (weights, means, variances), got {type(got).__name__}."
+    try:
+        return tuple(torch.as_tensor(t, dtype=torch.float64).reshape(-1) for t in got)
+    except (TypeError, ValueError, RuntimeError) as err:
+        return f"return three tensors of shape (K,): {err}"
+
+
+def check_em_step(fn: Callable[..., object] | None) -> bool:
+    """Lesson 07, exercise 4: ``fn(x, weights, means, variances)`` does one EM step for a 1-D
+    Gaussian mixture (x (N,), the rest (K,)) and returns the new ``(weights, means, variances)``.
+
+    One step is compared with the formula (rel 1e-6) on three unseen data sets, one with points
+    hundreds of standard deviations from a component; then 300 of the student's steps from the
+    same start are compared with scikit-learn's ``GaussianMixture`` (``reg_covar=0``, the same
+    start) to rel 1e-4. ``bic.fit_gmm`` is refused."""
+    if unanswered(fn, "your function"):
+        return False
+    from sklearn.mixture import GaussianMixture
+
+    with refuse_shortcut(
+        fn, *[(bic, n) for n in ("fit_gmm", "bic_curve") if hasattr(bic, n)]
+    ) as student:
+        for x, w, m, v in _em_data():
+            got = _as_triple(_call_em(student, x, w, m, v))
+            if isinstance(got, str):
+                return not_yet(got)
+            hint = _em_hint(got, x, w, m, v)
+            if hint is not None:
+                return not_yet(f"{hint} (K = {len(w)}, N = {len(x)})")
+        x, w, m, v = _em_data()[1]
+        for _ in range(300):
+            got = _as_triple(_call_em(student, x, w, m, v))
+            if isinstance(got, str):
+                return not_yet(got)
+            w, m, v = got
+    gm = GaussianMixture(3, covariance_type="diag", reg_covar=0.0, tol=0.0, max_iter=300,
+                         weights_init=_em_data()[1][1].numpy(),
+                         means_init=_em_data()[1][2].numpy()[:, None],
+                         precisions_init=1 / _em_data()[1][3].numpy()[:, None])  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tol=0: it always "fails to converge" after 300 steps
+        gm.fit(x.numpy()[:, None])
+    ref_m = torch.as_tensor(gm.means_[:, 0])
+    if not torch.allclose(m, ref_m, rtol=1e-4, atol=1e-6):
+        return not_yet(
+            f"one step is right, but 300 steps end at means {m.tolist()}, scikit-learn's at "
+            f"{ref_m.tolist()}: return new tensors, don't change the inputs in place."
+        )
+    return right(
+        "E-step by logsumexp (softmax of log pi_k + log N_k), M-step with the responsibilities "
+        "as weights; 300 of your steps land where scikit-learn's GaussianMixture does."
+    )
+
+
+def _call_em(fn, *args):
+    try:
+        out = fn(*[a.clone() for a in args])
+    except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
+        return f"your function raised {type(err).__name__}: {err}"
+    return "your function returns None: return (weights, means, variances)." if out is None else out
+
+
+def _em_hint(got, x, w, m, v) -> str | None:
+    w1, m1, v1, r = _em_reference(x, w, m, v)
+    k = len(w)
+    if any(t.shape != (k,) for t in got):
+        return f"return three tensors of shape (K,) = ({k},)."
+    gw, gm, gv = got
+
+    def close(a, b) -> bool:
+        return bool(torch.allclose(a, b, rtol=1e-6, atol=1e-10))
+
+    if close(gw, w1) and close(gm, m1) and close(gv, v1):
+        return None
+    if not all(bool(torch.isfinite(t).all()) for t in got):
+        return (
+            "nan or inf: far from a component exp(log N) underflows to 0 for every k, and 0 / 0 "
+            "is nan. Normalise in logs: r = softmax(log pi_k + log N_k, dim=1)."
+        )
+    if close(gw, r.sum(0)):
+        return "the weights are the responsibilities' mean over points, N_k / N: divide by N."
+    if close(gm, m1) and close(gv, (r * (x[:, None] - m).pow(2)).sum(0) / r.sum(0)):
+        return "the variances use the NEW means (the M-step's own means), not the old ones."
+    if close(gm, m1) and close(gv, v1.sqrt()):
+        return "return variances, not standard deviations."
+    if close(gm, m1) and close(gv, (r * (x[:, None] - m1).pow(2)).mean(0)):
+        return "divide the weighted squared deviations by N_k = sum_n r_nk, not by N."
+    if not close(gm, m1):
+        unnorm = torch.log(w) - 0.5 * ((x[:, None] - m).pow(2) / v + torch.log(2 * math.pi * v))
+        un = unnorm.exp()
+        if close(gm, (un * x[:, None]).sum(0) / un.sum(0)) or close(gw, un.mean(0)):
+            return "normalise the responsibilities over the components: each row of r sums to 1."
+        return (
+            "the means: m_k = sum_n r_nk x_n / N_k with r_nk = pi_k N(x_n; m_k, v_k) / "
+            "sum_j pi_j N(x_n; m_j, v_j)."
+        )
+    return (
+        "M-step: pi_k = N_k / N, m_k = sum_n r_nk x_n / N_k, v_k = sum_n r_nk (x_n - m_k)^2 / N_k."
     )

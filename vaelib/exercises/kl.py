@@ -9,6 +9,7 @@ lesson never shows, with the library's own version refused while the check runs.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -171,6 +172,96 @@ def check_forward_fit(answer: tuple[float, float] | None) -> bool:
     )
 
 
+# Lesson 02, exercise 5: fit by gradient descent, on a target the lesson never shows.
+GD_WEIGHTS, GD_MUS, GD_SIGMAS = (0.3, 0.7), (-2.5, 2.0), (0.6, 0.8)
+GD_START = (0.5, 1.0)  # (mu, sigma) where the descent starts
+GD_TOL = 0.05  # |mu - mu*| and |sigma - sigma*| allowed
+
+
+def _gd_target() -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.linspace(-8, 8, 801, dtype=torch.float64)
+    return x, kl.gaussian_mixture_on_grid(x, list(GD_WEIGHTS), list(GD_MUS), list(GD_SIGMAS))
+
+
+def _gd_kl(x, p, mu, log_sigma, direction):
+    log_q = torch.log_softmax(-0.5 * ((x - mu) / log_sigma.exp()) ** 2, dim=0)
+    log_p = p.log()
+    return (
+        (p * (log_p - log_q)).sum()
+        if direction == "forward"
+        else (log_q.exp() * (log_q - log_p)).sum()
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _gd_reference(direction: str) -> tuple[float, float]:
+    """The optimum gradient descent reaches from GD_START: Adam, 3000 steps, then L-BFGS."""
+    x, p = _gd_target()
+    mu = torch.tensor(GD_START[0], dtype=torch.float64, requires_grad=True)
+    log_sigma = torch.tensor(math.log(GD_START[1]), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([mu, log_sigma], lr=0.05)
+    for _ in range(3000):
+        opt.zero_grad()
+        _gd_kl(x, p, mu, log_sigma, direction).backward()
+        opt.step()
+    return float(mu.detach()), float(log_sigma.detach().exp())
+
+
+def check_fit_by_gradient(fn: Callable[..., object] | None) -> bool:
+    """Lesson 02, exercise 5: ``fn(x, p, direction)`` fits Q = N(mu, sigma^2), discretised on the
+    grid x (K,), to the target probabilities p (K,) by gradient descent from (mu, sigma) =
+    GD_START, minimising D_KL(P || Q) (``direction="forward"``) or D_KL(Q || P) (``"reverse"``),
+    and returns (mu, sigma). Checked on a two-mode target the lesson never shows against the
+    optimum reached from the same start (within GD_TOL); ``kl.fit_gaussian_on_grid`` refused."""
+    if unanswered(fn, "your function"):
+        return False
+    x, p = _gd_target()
+    with refuse_shortcut(fn, (kl, "fit_gaussian_on_grid"), (kl, "kl_discrete")) as student:
+        for direction in ("forward", "reverse"):
+            try:
+                got = student(x.clone(), p.clone(), direction)
+            except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
+                return not_yet(f"your function raised {type(err).__name__}: {err}")
+            if got is None:
+                return not_yet("your function returns None: return (mu, sigma).")
+            mu, sigma = as_floats(got, 2, "the result (mu, sigma)")
+            hint = _gd_hint(mu, sigma, direction)
+            if hint is not None:
+                return not_yet(f"{hint} ({direction})")
+    fwd, rev = _gd_reference("forward"), _gd_reference("reverse")
+    return right(
+        f"forward KL covers both modes, N({fwd[0]:.2f}, {fwd[1]:.2f}^2); reverse KL from the same "
+        f"start sits on the heavier one, N({rev[0]:.2f}, {rev[1]:.2f}^2): mode covering against "
+        "mode seeking, found by descent rather than by search."
+    )
+
+
+def _gd_hint(mu: float, sigma: float, direction: str) -> str | None:
+    if not (math.isfinite(mu) and math.isfinite(sigma)):
+        return (
+            "nan or inf: descend on log sigma (sigma = exp(log_sigma) stays positive), and use "
+            "log_softmax for log Q on the grid."
+        )
+    ref = _gd_reference(direction)
+    if abs(mu - ref[0]) <= GD_TOL and abs(sigma - ref[1]) <= GD_TOL:
+        return None
+    other = _gd_reference("reverse" if direction == "forward" else "forward")
+    if abs(mu - other[0]) <= GD_TOL and abs(sigma - other[1]) <= GD_TOL:
+        return (
+            "that is the other direction's fit: forward is D_KL(P || Q) = sum p (log p - log q), "
+            "reverse is D_KL(Q || P) = sum q (log q - log p)."
+        )
+    if sigma < 0:
+        return "sigma came out negative: descend on log sigma and return exp(log_sigma)."
+    if abs(mu - GD_START[0]) < 0.02 and abs(sigma - GD_START[1]) < 0.02:
+        return "mu and sigma never moved: call backward() and step the optimiser on both."
+    return (
+        f"got (mu, sigma) = ({mu:.3f}, {sigma:.3f}), the descent from {GD_START} reaches "
+        f"({ref[0]:.3f}, {ref[1]:.3f}): more steps or a larger learning rate (Adam, lr 0.05, a "
+        "few thousand steps), until the KL stops changing."
+    )
+
+
 # ----------------------------------------------------------------------------- lesson 03
 
 
@@ -312,4 +403,100 @@ def check_samples_needed(answer: float | None) -> bool:
         return feedback.not_yet("a smaller error needs more samples, not fewer.")
     return feedback.not_yet(
         "stderr = c / sqrt(n): find c from the measurement, then solve c / sqrt(n) = 0.02."
+    )
+
+
+# ----------------------------------------------------------------------------- lesson 03, ex. 6
+
+
+def _spd(d: int, g: torch.Generator, corr: float = 0.0) -> torch.Tensor:
+    """A random symmetric positive-definite (D, D) covariance; ``corr`` adds a shared factor
+    (strong correlations)."""
+    a = torch.randn(d, d, generator=g, dtype=torch.float64)
+    shared = torch.ones(d, 1, dtype=torch.float64)
+    return a @ a.T / d + 0.3 * torch.eye(d, dtype=torch.float64) + corr * shared @ shared.T
+
+
+def _kl_full_inputs() -> list[tuple[torch.Tensor, ...]]:
+    """(mu_q, cov_q, mu_p, cov_p): 3-D, 1-D, and 5-D with strong correlations."""
+    g = torch.Generator().manual_seed(31)
+    cases = []
+    for d, corr in ((3, 0.0), (1, 0.0), (5, 2.0)):
+        mu_q = torch.randn(d, generator=g, dtype=torch.float64)
+        mu_p = torch.randn(d, generator=g, dtype=torch.float64)
+        cases.append((mu_q, _spd(d, g, corr), mu_p, _spd(d, g, corr)))
+    return cases
+
+
+def _kl_full_parts(mu_q, cov_q, mu_p, cov_p) -> tuple[float, float, float, int]:
+    """trace(S_p^-1 S_q), the Mahalanobis term, log det S_p - log det S_q, D."""
+    diff = (mu_p - mu_q)[:, None]
+    trace = float(torch.trace(torch.linalg.solve(cov_p, cov_q)))
+    maha = float((diff.T @ torch.linalg.solve(cov_p, diff)).squeeze())
+    logdets = float(torch.linalg.slogdet(cov_p)[1] - torch.linalg.slogdet(cov_q)[1])
+    return trace, maha, logdets, mu_q.shape[0]
+
+
+def check_kl_full_covariance(fn: Callable[..., object] | None) -> bool:
+    """Lesson 03, exercise 6: ``fn(mu_q, cov_q, mu_p, cov_p)`` returns
+    ``D_KL(N(mu_q, S_q) || N(mu_p, S_p)) = 0.5 (tr(S_p^-1 S_q) + (mu_p - mu_q)^T S_p^-1
+    (mu_p - mu_q) - D + log det S_p - log det S_q)`` for means (D,) and covariances (D, D), as a
+    number. Tried on three pairs (D = 3, 1, 5; the last strongly correlated), to rel 1e-6, with
+    ``torch.distributions.kl_divergence`` and vaelib's KLs refused."""
+    if unanswered(fn, "your function"):
+        return False
+    from vaelib import latent
+
+    refused = [(torch.distributions, "kl_divergence"), (torch.distributions.kl, "kl_divergence"),
+               (kl, "kl_gaussian"), (latent, "kl_to_standard_normal")]  # fmt: skip
+    with refuse_shortcut(fn, *refused) as student:
+        for mu_q, cov_q, mu_p, cov_p in _kl_full_inputs():
+            got = call_student(student, mu_q, cov_q, mu_p, cov_p, none_hint="write its body.")
+            if isinstance(got, str):
+                return not_yet(got)
+            if got.numel() != 1:
+                return not_yet(f"return one number, got a tensor of shape {tuple(got.shape)}.")
+            hint = _kl_full_hint(float(got), mu_q, cov_q, mu_p, cov_p)
+            if hint is not None:
+                return not_yet(f"{hint} (D = {mu_q.shape[0]})")
+    return right(
+        "trace, Mahalanobis and log-determinant terms, each through S_p^-1 (a solve, not an "
+        "inverse) and slogdet: with diagonal covariances it is exercise 2's sum over dimensions."
+    )
+
+
+def _kl_full_hint(value: float, mu_q, cov_q, mu_p, cov_p) -> str | None:
+    trace, maha, logdets, d = _kl_full_parts(mu_q, cov_q, mu_p, cov_p)
+    target = 0.5 * (trace + maha - d + logdets)
+
+    def near(t: float) -> bool:
+        return math.isfinite(value) and math.isclose(value, t, rel_tol=1e-6, abs_tol=1e-9)
+
+    if near(target):
+        return None
+    if not math.isfinite(value):
+        return "your KL is nan or inf: use torch.linalg.slogdet (or a Cholesky factor) for log det."
+    t2, m2, l2, _ = _kl_full_parts(mu_p, cov_p, mu_q, cov_q)
+    if near(0.5 * (t2 + m2 - d + l2)):
+        return "that is D_KL(p || q): q = N(mu_q, S_q) comes first, and S_p^-1 is the prior's."
+    if near(2 * target):
+        return "mind the factor 1/2 in front of the bracket."
+    if near(0.5 * (trace + maha + logdets)):
+        return "subtract D, the dimension: the KL is 0 when q = p."
+    if near(0.5 * (trace + maha - d - logdets)):
+        return "the log-determinants: + log det S_p - log det S_q (the prior's first)."
+    diag = [torch.diag(torch.diagonal(c)) for c in (cov_q, cov_p)]
+    t3, m3, l3, _ = _kl_full_parts(mu_q, diag[0], mu_p, diag[1])
+    if near(0.5 * (t3 + m3 - d + l3)):
+        return "that uses only the covariances' diagonals: the off-diagonal terms matter here."
+    inv_q = 0.5 * (
+        float(torch.trace(torch.linalg.solve(cov_q, cov_p)))
+        + float((mu_p - mu_q) @ torch.linalg.solve(cov_q, mu_p - mu_q))
+        - d + logdets
+    )  # fmt: skip
+    if near(inv_q):
+        return "both the trace and the Mahalanobis term use the prior's S_p^-1, not S_q^-1."
+    return (
+        "0.5 * (tr(S_p^-1 S_q) + (mu_p - mu_q)^T S_p^-1 (mu_p - mu_q) - D + log det S_p - "
+        "log det S_q): check each term (torch.linalg.solve, torch.trace, torch.linalg.slogdet)."
     )

@@ -169,3 +169,87 @@ def check_reparameterize(
         "z = mu + exp(0.5 * logvar) * eps: the noise is an input, so dz/dmu = 1 and "
         "dz/dlogvar = 0.5 * sigma * eps reach the encoder, for every shape tried."
     )
+
+
+# ----------------------------------------------------------------------------- exercise 5
+
+
+def _loo_cases() -> list[tuple[torch.Tensor, torch.Tensor, float, float]]:
+    """(f_z, z, mu, sigma): f = z^2 with n = 7, an indicator with n = 500, and n = 2."""
+    g = torch.Generator().manual_seed(51)
+    cases = []
+    for n, mu, sigma, f in ((7, 1.5, 0.7, lambda z: z**2), (500, -0.3, 2.0, lambda z: (z > 0) * 1.0),
+                            (2, 0.0, 1.0, lambda z: torch.sin(3 * z))):  # fmt: skip
+        z = mu + sigma * torch.randn(n, generator=g, dtype=torch.float64)
+        cases.append((f(z), z, mu, sigma))
+    return cases
+
+
+def _loo_parts(f_z, z, mu, sigma) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The scores (2, n) for mu and sigma, and the leave-one-out baselines b_i (n,)."""
+    n = z.shape[0]
+    score = torch.stack([(z - mu) / sigma**2, ((z - mu) ** 2 / sigma**2 - 1) / sigma])
+    baseline = (f_z.sum() - f_z) / (n - 1)
+    return score, baseline, (f_z - baseline)
+
+
+def check_score_with_baseline(fn: Callable[..., object] | None) -> bool:
+    """Lesson 05, exercise 5: ``fn(f_z, z, mu, sigma)`` returns the score-function estimate of
+    ``(d/dmu, d/dsigma) E_{z ~ N(mu, sigma^2)}[f(z)]`` from n samples with the leave-one-out
+    baseline ``b_i = (1/(n-1)) sum_{j != i} f(z_j)``: ``(1/n) sum_i (f(z_i) - b_i) grad log
+    N(z_i; mu, sigma^2)``, a tensor of 2 numbers. Checked exactly (rel 1e-6) on three sets of
+    samples, one with an indicator f and one with n = 2; ``reparam.score_function_gradient`` is
+    refused."""
+    if unanswered(fn, "your function"):
+        return False
+    from vaelib import reparam
+
+    with refuse_shortcut(fn, (reparam, "score_function_gradient")) as student:
+        for f_z, z, mu, sigma in _loo_cases():
+            got = call_student(student, f_z, z, mu, sigma, none_hint="write its body.")
+            if isinstance(got, str):
+                return not_yet(got)
+            if got.numel() != 2:
+                return not_yet(
+                    f"return two numbers, (d/dmu, d/dsigma), got a tensor of shape {tuple(got.shape)}."
+                )
+            hint = _loo_hint(got.reshape(2), f_z, z, mu, sigma)
+            if hint is not None:
+                return not_yet(f"{hint} (n = {z.shape[0]} samples)")
+    return right(
+        "each sample's score is weighted by f(z_i) - b_i with b_i from the other samples: b_i does "
+        "not depend on z_i, so E[(f - b_i) score] = E[f score], unbiased, and most of f's "
+        "common level cancels, which is where the score function's variance came from."
+    )
+
+
+def _loo_hint(got, f_z, z, mu, sigma) -> str | None:
+    score, baseline, centred = _loo_parts(f_z, z, mu, sigma)
+    n = z.shape[0]
+    target = (centred * score).mean(1)
+
+    def close(t: torch.Tensor) -> bool:
+        return bool(torch.allclose(got, t, rtol=1e-6, atol=1e-9))
+
+    if close(target):
+        return None
+    if close((f_z * score).mean(1)):
+        return "that is the plain score-function estimate: subtract the baseline b_i from f(z_i)."
+    if close(((f_z - f_z.mean()) * score).mean(1)):
+        return (
+            "b_i must leave sample i out, the mean of the other n - 1 values: with f(z_i) in "
+            f"its own baseline the estimate shrinks by (n - 1)/n = {(n - 1) / n:.3f}, biased."
+        )
+    if close(torch.stack([target[1], target[0]])):
+        return "the order is (d/dmu, d/dsigma)."
+    if torch.allclose(got[0], target[0], rtol=1e-6) and not close(target):
+        return (
+            "d/dmu is right; the score for sigma is d/dsigma log N(z; mu, sigma^2) = "
+            "((z - mu)^2 / sigma^2 - 1) / sigma."
+        )
+    if torch.allclose(got[0], (centred * (z - mu) / sigma).mean(), rtol=1e-6):
+        return "the score for mu is (z - mu) / sigma^2 (sigma squared)."
+    return (
+        "for each sample: (f(z_i) - b_i) * ((z_i - mu) / sigma^2, ((z_i - mu)^2 / sigma^2 - 1) / "
+        "sigma) with b_i = (sum_j f(z_j) - f(z_i)) / (n - 1); then the mean over the n samples."
+    )
