@@ -235,3 +235,27 @@ def test_encode_dataset_posterior_matches_the_encoder():
         latent.encode_dataset(model, images, batch_size=0, posterior=True)
     with pytest.raises(ValueError, match=r"images must have shape \(N, C, H, W\)"):
         latent.encode_dataset(model, images[:, 0], posterior=True)
+
+
+def test_subsample_is_a_seeded_permutation_prefix():
+    z = torch.arange(20.0).reshape(10, 2)
+    a = latent.subsample(z, 4, seed=1)
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(1))[:4]
+    torch.testing.assert_close(a, z[order])
+    assert latent.subsample(z, 50).shape == (10, 2)  # n >= N: every row
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        latent.subsample(z, 0)
+
+
+def test_traverse_moves_one_dimension_only():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden=(8,))
+    z0 = torch.tensor([0.5, -1.0, 2.0])
+    x = latent.traverse(model, z0, 1, torch.tensor([-3.0, 3.0]))
+    with torch.no_grad():
+        ref = model.decode(torch.tensor([[0.5, -3.0, 2.0], [0.5, 3.0, 2.0]]))
+    torch.testing.assert_close(x, ref)
+    with pytest.raises(ValueError, match="dim=3 is not a dimension"):
+        latent.traverse(model, z0, 3, torch.zeros(2))
+    with pytest.raises(ValueError, match=r"z0 must be one code \(D,\)"):
+        latent.traverse(model, z0[None], 0, torch.zeros(2))

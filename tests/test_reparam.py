@@ -207,16 +207,3 @@ def test_fit_gaussian_rejects_bad_input():
         reparam.fit_gaussian(log_p, torch.zeros(2, 1), torch.zeros(2, 1), steps=5)
     with pytest.raises(ValueError, match="mu has shape .* logvar has shape"):
         reparam.fit_gaussian(log_p, torch.zeros(2), torch.zeros(3), steps=5)
-
-
-def test_plot_computation_graph_draws_both_versions():
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2)
-    reparam.plot_computation_graph(axes[0], reparameterized=False)
-    reparam.plot_computation_graph(axes[1], reparameterized=True)
-    assert "Before" in axes[0].get_title() and "After" in axes[1].get_title()
-    before, after = ([t.get_text() for t in ax.texts] for ax in axes)
-    assert any("\\epsilon \\sim" in t for t in after)  # eps is an input node after the trick
-    assert not any("epsilon" in t for t in before) and before.count("X") == 2  # two blocked
-    plt.close(fig)

@@ -271,3 +271,31 @@ def mean_nearest_distance(
     the first and badly on the second.
     """
     return float(nearest_distance(x, reference, batch_size=batch_size).mean())
+
+
+def subsample(z: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` rows of ``z`` (N, ...) drawn without replacement by a permutation seeded with
+    ``seed``: ``z[randperm(N)[:n]]`` (all N rows, shuffled, when n >= N)."""
+    count = check.rows(z, "z")
+    n = check.integer(n, "n", 1, "rows to keep")
+    seed = check.integer(seed, "seed", 0)
+    return z[torch.randperm(count, generator=torch.Generator().manual_seed(seed))[:n]]
+
+
+@torch.no_grad()
+def traverse(model: nn.Module, z0: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:
+    """A latent traversal: decode ``z0`` (D,) with dimension ``dim`` set to each of ``values``
+    (K,), the others fixed: ``x_k = decode(z0 + (v_k - z0_dim) e_dim)``, float32 (K, 1, H, W)
+    on the CPU (the model in eval mode, on its own device)."""
+    check.floating(z0, "z0")
+    if z0.dim() != 1:
+        raise ValueError(f"z0 must be one code (D,), got {tuple(z0.shape)}: index a row, z[0].")
+    dim = check.integer(dim, "dim", 0, "a latent dimension")
+    if dim >= z0.shape[0]:
+        raise ValueError(f"dim={dim} is not a dimension of z0, which has D = {z0.shape[0]}.")
+    values = torch.as_tensor(values, dtype=z0.dtype).flatten()
+    z = z0.detach().cpu().repeat(len(values), 1)
+    z[:, dim] = values
+    device = next(model.parameters()).device
+    model.eval()
+    return model.decode(z.to(device)).float().cpu()

@@ -6,7 +6,8 @@
   and standard errors; ``z2_gradient_variance`` gives their per-sample variances in closed form
   for ``f(z) = z^2``.
 - ``fit_gaussian``: gradient descent on (mu, log sigma^2) through the trick.
-- ``plot_computation_graph``: the picture of the graph before and after the trick.
+
+(The picture of the graph before and after the trick is ``plots.plot_computation_graph``.)
 """
 
 from __future__ import annotations
@@ -220,77 +221,3 @@ def fit_gaussian(
         mus.append(mu.detach().clone())
         sigmas.append((0.5 * logvar).exp().detach())
     return FitHistory(torch.stack(mus), torch.stack(sigmas), torch.stack(losses))
-
-
-# ----------------------------------------------------------------------------- picture
-
-
-CAPTION = "black: forward pass    red dashed: backward pass (gradients)"
-
-
-def plot_computation_graph(
-    ax, reparameterized: bool, fontsize: float = 11, caption: bool = True
-) -> None:
-    """Draw the VAE's sampling step as a computation graph on the matplotlib axes ``ax``.
-
-    Boxes are the nodes (blue: the encoder's outputs, pink dashed: a random draw). Forward
-    arrows are black; the backward pass (gradients of the loss) is red and dashed, crossed
-    out where sampling blocks it. ``fontsize`` (points) sets every label's size; ``caption``
-    adds the line saying so under the graph (a figure with two graphs may write it once).
-    """
-    ax.set(xlim=(0, 1), ylim=(0, 1))
-    ax.set_axis_off()
-    style = {
-        "param": dict(boxstyle="round,pad=0.5", fc="#deebf7", ec="black"),
-        "op": dict(boxstyle="round,pad=0.5", fc="#f0f0f0", ec="black"),
-        "random": dict(boxstyle="round,pad=0.5", fc="#fde0dd", ec="#c51b7d", ls="--"),
-    }
-
-    def node(x, y, text, kind):
-        return ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, bbox=style[kind])
-
-    def arrow(a, b, backward=False, blocked=False):
-        (xa, ya), (xb, yb) = a.get_position(), b.get_position()
-        length = math.hypot(xb - xa, yb - ya)
-        # forward and backward arrows run side by side, 0.025 either side of the centre line
-        dx, dy = 0.025 * (yb - ya) / length, -0.025 * (xb - xa) / length
-        sign = -1 if backward else 1
-        start, end = (xa + sign * dx, ya + sign * dy), (xb + sign * dx, yb + sign * dy)
-        if backward:
-            start, end = end, start
-        props = dict(arrowstyle="-|>", mutation_scale=15, lw=1.5, shrinkA=2, shrinkB=2)
-        props.update(color="#d62728", ls="--") if backward else props.update(color="black")
-        patches = (b, a) if backward else (a, b)
-        props.update(patchA=patches[0].get_bbox_patch(), patchB=patches[1].get_bbox_patch())
-        ax.annotate("", xy=end, xytext=start, arrowprops=props)
-        if blocked:
-            mid = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
-            ax.text(
-                *mid,
-                "X",
-                color="#d62728",
-                fontsize=1.6 * fontsize,
-                weight="bold",
-                ha="center",
-                va="center",
-            )
-
-    mu = node(0.1, 0.8, "$\\mu$\n(encoder)", "param")
-    sigma = node(0.1, 0.3, "$\\sigma$\n(encoder)", "param")
-    loss = node(0.9, 0.55, r"loss $f(z)$", "op")
-    if reparameterized:
-        z = node(0.47, 0.55, r"$z = \mu + \sigma \odot \epsilon$", "op")
-        eps = node(0.47, 0.1, r"$\epsilon \sim \mathcal{N}(0, I)$", "random")
-        arrow(eps, z)
-        title = "After: the randomness is an input,\ngradients reach $\\mu$ and $\\sigma$"
-    else:
-        z = node(0.47, 0.55, "sample\n" r"$z \sim \mathcal{N}(\mu, \sigma^2)$", "random")
-        title = "Before: z is sampled,\nno gradient reaches $\\mu$ or $\\sigma$"
-    for parent in (mu, sigma):
-        arrow(parent, z)
-        arrow(parent, z, backward=True, blocked=not reparameterized)
-    arrow(z, loss)
-    arrow(z, loss, backward=True)
-    ax.set_title(title, fontsize=fontsize)
-    if caption:
-        ax.text(0.0, -0.06, CAPTION, fontsize=fontsize)

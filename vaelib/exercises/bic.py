@@ -14,14 +14,7 @@ from collections.abc import Callable
 import torch
 
 from vaelib import bic
-from vaelib.exercises.feedback import (
-    call_student,
-    is_close,
-    not_yet,
-    refuse_shortcut,
-    right,
-    unanswered,
-)
+from vaelib.exercises import feedback
 
 # (k, d) the notebook never prints: edge cases first (k = 1 has no free weight, d = 1 is a line)
 _COUNT_CASES = [(1, 1), (1, 5), (4, 1), (3, 2), (7, 13), (12, 31)]
@@ -45,18 +38,20 @@ def check_n_parameters_full(fn: Callable[[int, int], int]) -> bool:
     ``bic.n_parameters``. Checked on (k, d) pairs the lesson does not print."""
     got = []
     if _returns_none(fn, 2, 3):
-        return not unanswered(None, "a return statement that counts the parameters")
-    with refuse_shortcut(fn, (bic, "n_parameters")):
+        return not feedback.unanswered(None, "a return statement that counts the parameters")
+    with feedback.refuse_shortcut(fn, (bic, "n_parameters")):
         for k, d in _COUNT_CASES:
-            answer = call_student(fn, k, d, none_hint="return the count for (k, d).")
+            answer = feedback.call_student(fn, k, d, none_hint="return the count for (k, d).")
             if isinstance(answer, str):
-                return not_yet(answer)
+                return feedback.not_yet(answer)
             if answer.numel() != 1:
-                return not_yet(f"return one number for (k, d) = ({k}, {d}), got {answer.shape}.")
+                return feedback.not_yet(
+                    f"return one number for (k, d) = ({k}, {d}), got {answer.shape}."
+                )
             got.append(float(answer))
     expected = [_full_count(k, d) for k, d in _COUNT_CASES]
-    if all(is_close(g, e) for g, e in zip(got, expected, strict=True)):
-        return right(
+    if all(feedback.is_close(g, e) for g, e in zip(got, expected, strict=True)):
+        return feedback.right(
             "k - 1 free weights (they sum to 1), k d means and d (d + 1) / 2 entries per "
             "symmetric covariance: one more component in 20-D costs 1 + 20 + 210 = 231."
         )
@@ -73,10 +68,12 @@ def check_n_parameters_full(fn: Callable[[int, int], int]) -> bool:
          "that is one covariance shared by all components ('tied'); here each has its own."),
     ]  # fmt: skip
     for slip, hint in slips:
-        if all(is_close(g, slip(k, d)) for g, (k, d) in zip(got, _COUNT_CASES, strict=True)):
-            return not_yet(hint)
+        if all(
+            feedback.is_close(g, slip(k, d)) for g, (k, d) in zip(got, _COUNT_CASES, strict=True)
+        ):
+            return feedback.not_yet(hint)
     k, d = next(c for c, g, e in zip(_COUNT_CASES, got, expected, strict=True) if g != e)
-    return not_yet(
+    return feedback.not_yet(
         f"wrong for k = {k}, d = {d}: add up the free weights, the means and each component's "
         "free covariance entries separately."
     )
@@ -90,39 +87,49 @@ def check_nats_per_component(fn: Callable[[int, int], float]) -> bool:
     cases = [(1, 50), (2, 500), (5, 3000), (31, 123_456)]
     got = []
     if _returns_none(fn, 2, 100):
-        return not unanswered(None, "a return statement that computes the nats")
+        return not feedback.unanswered(None, "a return statement that computes the nats")
     for d, n in cases:
-        answer = call_student(fn, d, n, none_hint="return the number of nats for (d, n).")
+        answer = feedback.call_student(fn, d, n, none_hint="return the number of nats for (d, n).")
         if isinstance(answer, str):
-            return not_yet(answer)
+            return feedback.not_yet(answer)
         if answer.numel() != 1:
-            return not_yet(f"return one number for (d, n) = ({d}, {n}), got {answer.shape}.")
+            return feedback.not_yet(
+                f"return one number for (d, n) = ({d}, {n}), got {answer.shape}."
+            )
         got.append(float(answer))
 
     def matches(formula: Callable[[int, int], float]) -> bool:
-        return all(is_close(g, formula(d, n)) for g, (d, n) in zip(got, cases, strict=True))
+        return all(
+            feedback.is_close(g, formula(d, n)) for g, (d, n) in zip(got, cases, strict=True)
+        )
 
     def extra(d: int) -> int:  # parameters one more component adds
         return 1 + d + d * (d + 1) // 2
 
     if matches(lambda d, n: extra(d) * math.log(n) / 2):
-        return right(
+        return feedback.right(
             "BIC = -2 log L + p log n, so each new parameter must buy log(n) / 2 nats of log L, "
             "and a full component adds 1 weight + d means + d (d + 1) / 2 covariance entries."
         )
     if matches(lambda d, n: (extra(d) - 1) * math.log(n) / 2):
-        return not_yet("the new component's weight is a free parameter too: add 1 to the count.")
+        return feedback.not_yet(
+            "the new component's weight is a free parameter too: add 1 to the count."
+        )
     if matches(lambda d, n: extra(d) * math.log(n)):
-        return not_yet(
+        return feedback.not_yet(
             "BIC counts -2 log L: a gain of G nats in log L lowers the BIC by 2 G, so halve it."
         )
     if matches(lambda d, n: extra(d) * math.log10(n) / 2) or matches(
         lambda d, n: extra(d) * math.log2(n) / 2
     ):
-        return not_yet("use the natural log: nats are ln units, and the BIC's log n is ln n.")
+        return feedback.not_yet(
+            "use the natural log: nats are ln units, and the BIC's log n is ln n."
+        )
     if matches(lambda d, n: extra(d) / 2):
-        return not_yet("the price per parameter grows with the number of codes: log(n) / 2 each.")
-    return not_yet(
+        return feedback.not_yet(
+            "the price per parameter grows with the number of codes: log(n) / 2 each."
+        )
+    return feedback.not_yet(
         "count the parameters one more full component adds (its weight, mean and covariance), "
         "then ask what rise in log L pays for p log n in the BIC."
     )
@@ -206,33 +213,33 @@ def check_sample_mixture(
     n = 20_000
     weights, means, covariances = _mixtures()[0]
     if _returns_none(fn, weights, means, covariances, 10, torch.Generator().manual_seed(0)):
-        return not unanswered(None, "a return statement that draws the codes")
-    with refuse_shortcut(fn, (bic, "sample_mixture")):
+        return not feedback.unanswered(None, "a return statement that draws the codes")
+    with feedback.refuse_shortcut(fn, (bic, "sample_mixture")):
         for weights, means, covariances in _mixtures():
             d = means.shape[1]
-            z = call_student(
+            z = feedback.call_student(
                 fn, weights, means, covariances, n, torch.Generator().manual_seed(0),
                 none_hint="return the codes, a tensor (n, d).",
             )  # fmt: skip
             if isinstance(z, str):
-                return not_yet(z)
+                return feedback.not_yet(z)
             if z.shape != (n, d):
-                return not_yet(
+                return feedback.not_yet(
                     f"for a {d}-D mixture return one code per row, shape ({n}, {d}), "
                     f"got {tuple(z.shape)}."
                 )
             hint = _check_one_mixture(z, weights, means, covariances)
             if hint is not None:
-                return not_yet(f"{d}-D mixture: {hint}")
-            again = call_student(
+                return feedback.not_yet(f"{d}-D mixture: {hint}")
+            again = feedback.call_student(
                 fn, weights, means, covariances, n, torch.Generator().manual_seed(0)
             )
             if isinstance(again, str) or not torch.equal(again, z):
-                return not_yet(
+                return feedback.not_yet(
                     "the same generator seed gave different codes: draw every random number "
                     "from `generator` (generator=generator), not from the global seed."
                 )
-    return right(
+    return feedback.right(
         "first j ~ Categorical(pi), then z = mu_j + L_j eps: the two steps of the mixture's "
         "generative story, with L_j L_j^T = Sigma_j so that Cov[z | j] = Sigma_j."
     )

@@ -144,20 +144,3 @@ def refuse_shortcut(
                 owner[key] = original
             else:
                 setattr(owner, key, original)
-
-
-# Until every lesson's checks are moved to right/not_yet (one voice), the older names answer
-# in the new voice.
-def report(ok: bool, hint: str) -> bool:
-    """Deprecated: ``right`` / ``not_yet``."""
-    return right("that is it.") if ok else not_yet(hint)
-
-
-def verdict(ok: bool, right_why: str, hint: str) -> bool:
-    """Deprecated: ``right`` / ``not_yet``."""
-    return right(right_why) if ok else not_yet(hint)
-
-
-def close(answer: float, target: float, rtol: float = 1e-3) -> bool:
-    """Deprecated: ``is_close``."""
-    return math.isfinite(answer) and abs(answer - target) <= rtol * max(1.0, abs(target))

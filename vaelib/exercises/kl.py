@@ -15,16 +15,7 @@ from collections.abc import Callable
 import torch
 
 from vaelib import kl
-from vaelib.exercises.feedback import (
-    as_float,
-    as_floats,
-    call_student,
-    is_close,
-    not_yet,
-    refuse_shortcut,
-    right,
-    unanswered,
-)
+from vaelib.exercises import feedback
 
 # Lesson 02, exercise 1: a fair die P against a skewed die Q (not the lesson's loaded die).
 FAIR_DIE = (1 / 6,) * 6
@@ -50,25 +41,29 @@ def _discrete_kl(p: list[float] | tuple[float, ...], q: list[float] | tuple[floa
 
 def check_die_kl(answer: float | None) -> bool:
     """Lesson 02, exercise 1: ``D_KL(P || Q)`` in nats, P = FAIR_DIE, Q = SKEWED_DIE."""
-    if unanswered(answer, "your number (nats)"):
+    if feedback.unanswered(answer, "your number (nats)"):
         return False
     target = _discrete_kl(FAIR_DIE, SKEWED_DIE)
-    if is_close(answer, target):
-        return right(
+    if feedback.is_close(answer, target):
+        return feedback.right(
             "each face weighs its excess surprise log(P/Q) by P = 1/6, and the faces Q "
             "under-rates (face 1: 1/6 against 0.05) dominate the sum."
         )
-    if is_close(answer, _discrete_kl(SKEWED_DIE, FAIR_DIE)):
-        return not_yet("that is D_KL(Q || P): the weights in front of the log come from P = 1/6.")
-    if is_close(answer, target / math.log(2)):
-        return not_yet("that is in bits (log2): use the natural log, math.log, for nats.")
-    if is_close(answer, target / math.log(10)):
-        return not_yet("that uses log base 10: use the natural log, math.log, for nats.")
-    if is_close(answer, 6 * target):
-        return not_yet("you summed log(P/Q) without the weights P(x) = 1/6 in front.")
-    if as_float(answer) < 0:
-        return not_yet("KL is never negative (Gibbs): check the order inside the log, P/Q.")
-    return not_yet("sum over the six faces of (1/6) * math.log((1/6) / Q[face]).")
+    if feedback.is_close(answer, _discrete_kl(SKEWED_DIE, FAIR_DIE)):
+        return feedback.not_yet(
+            "that is D_KL(Q || P): the weights in front of the log come from P = 1/6."
+        )
+    if feedback.is_close(answer, target / math.log(2)):
+        return feedback.not_yet("that is in bits (log2): use the natural log, math.log, for nats.")
+    if feedback.is_close(answer, target / math.log(10)):
+        return feedback.not_yet("that uses log base 10: use the natural log, math.log, for nats.")
+    if feedback.is_close(answer, 6 * target):
+        return feedback.not_yet("you summed log(P/Q) without the weights P(x) = 1/6 in front.")
+    if feedback.as_float(answer) < 0:
+        return feedback.not_yet(
+            "KL is never negative (Gibbs): check the order inside the log, P/Q."
+        )
+    return feedback.not_yet("sum over the six faces of (1/6) * math.log((1/6) / Q[face]).")
 
 
 def _kl_bits_inputs() -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -89,34 +84,40 @@ def check_kl_bits(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | Non
     """Lesson 02: ``fn(p, q)`` returns ``D_KL(P || Q)`` in bits, shape (...,) for p, q (..., K),
     from ``kl.cross_entropy`` and ``kl.entropy`` (``kl.kl_discrete`` and ``kl.nats_to_bits``
     are refused)."""
-    if unanswered(fn, "your function"):
+    if feedback.unanswered(fn, "your function"):
         return False
-    with refuse_shortcut(fn, (kl, "kl_discrete"), (kl, "nats_to_bits")) as student:
+    with feedback.refuse_shortcut(fn, (kl, "kl_discrete"), (kl, "nats_to_bits")) as student:
         for p, q in _kl_bits_inputs():
             target = (kl.cross_entropy(p, q) - kl.entropy(p)) / math.log(2)
-            got = call_student(student, p, q, none_hint="write its body and return a tensor.")
+            got = feedback.call_student(
+                student, p, q, none_hint="write its body and return a tensor."
+            )
             if isinstance(got, str):
-                return not_yet(got)
+                return feedback.not_yet(got)
             if got.shape != target.shape:
                 if got.dim() == 0 and torch.allclose(got, target.sum(), rtol=1e-6):
-                    return not_yet("sum over the last dimension only (dim=-1): one KL per row.")
-                return not_yet(
+                    return feedback.not_yet(
+                        "sum over the last dimension only (dim=-1): one KL per row."
+                    )
+                return feedback.not_yet(
                     f"for p, q of shape {tuple(p.shape)} return shape {tuple(target.shape)}, "
                     f"got {tuple(got.shape)}: one KL per distribution (the last dim is K)."
                 )
             if torch.allclose(got, target, rtol=1e-6, atol=1e-12):
                 continue
             if torch.allclose(got, target * math.log(2), rtol=1e-6, atol=1e-12):
-                return not_yet("that is in nats: divide by math.log(2) for bits.")
+                return feedback.not_yet("that is in nats: divide by math.log(2) for bits.")
             if torch.allclose(got, target * math.log(2) ** 2, rtol=1e-6, atol=1e-12):
-                return not_yet("you multiplied by log 2: bits = nats / log 2.")
+                return feedback.not_yet("you multiplied by log 2: bits = nats / log 2.")
             if torch.allclose(got, -target, rtol=1e-6, atol=1e-12):
-                return not_yet("the sign is flipped: KL = H(P, Q) - H(P), not H(P) - H(P, Q).")
-            return not_yet(
+                return feedback.not_yet(
+                    "the sign is flipped: KL = H(P, Q) - H(P), not H(P) - H(P, Q)."
+                )
+            return feedback.not_yet(
                 f"wrong for p, q of shape {tuple(p.shape)}: compute "
                 "(kl.cross_entropy(p, q) - kl.entropy(p)) / math.log(2)."
             )
-    return right(
+    return feedback.right(
         "H(P, Q) - H(P) is the expected excess surprise in nats; one bit is log 2 nats, "
         "and rows with zeros or P = Q work too."
     )
@@ -137,33 +138,37 @@ def forward_fit_target() -> tuple[float, float]:
 def check_forward_fit(answer: tuple[float, float] | None) -> bool:
     """Lesson 02: ``(mu, sigma)`` of the Gaussian that minimises ``D_KL(P || Q)`` for the target
     P with TARGET_WEIGHTS, TARGET_MUS, TARGET_SIGMAS (the continuous mixture), to rel 1e-4."""
-    if unanswered(answer, "your pair (mu, sigma)"):
+    if feedback.unanswered(answer, "your pair (mu, sigma)"):
         return False
-    mu, sigma = as_floats(answer, 2, "answer (mu, sigma)")
+    mu, sigma = feedback.as_floats(answer, 2, "answer (mu, sigma)")
     mean, std = forward_fit_target()
     heavy = max(range(len(TARGET_WEIGHTS)), key=lambda j: TARGET_WEIGHTS[j])
     if abs(mu - TARGET_MUS[heavy]) < 0.1 and abs(sigma - TARGET_SIGMAS[heavy]) < 0.1:
-        return not_yet(
+        return feedback.not_yet(
             "that is the heavier mode: reverse KL's fit. Forward KL must cover every mode."
         )
-    if not is_close(mu, mean, rtol=FORWARD_FIT_RTOL):
-        if is_close(mu, sum(TARGET_MUS) / len(TARGET_MUS), rtol=FORWARD_FIT_RTOL):
-            return not_yet("weight each mode's mean by its weight w_j: mean = sum_j w_j mu_j.")
-        return not_yet("the forward fit's mu is P's mean, sum_j w_j mu_j.")
-    if is_close(sigma, std, rtol=FORWARD_FIT_RTOL):
-        return right(
+    if not feedback.is_close(mu, mean, rtol=FORWARD_FIT_RTOL):
+        if feedback.is_close(mu, sum(TARGET_MUS) / len(TARGET_MUS), rtol=FORWARD_FIT_RTOL):
+            return feedback.not_yet(
+                "weight each mode's mean by its weight w_j: mean = sum_j w_j mu_j."
+            )
+        return feedback.not_yet("the forward fit's mu is P's mean, sum_j w_j mu_j.")
+    if feedback.is_close(sigma, std, rtol=FORWARD_FIT_RTOL):
+        return feedback.right(
             "minimising D_KL(P || Q) over Gaussians matches P's mean and variance, and the "
             "variance includes the spread between the modes: Q covers both."
         )
-    if is_close(sigma, std**2, rtol=FORWARD_FIT_RTOL):
-        return not_yet("that is the variance: sigma is its square root.")
+    if feedback.is_close(sigma, std**2, rtol=FORWARD_FIT_RTOL):
+        return feedback.not_yet("that is the variance: sigma is its square root.")
     within = math.sqrt(sum(w * s**2 for w, s in zip(TARGET_WEIGHTS, TARGET_SIGMAS, strict=True)))
-    if is_close(sigma, within, rtol=FORWARD_FIT_RTOL):
-        return not_yet(
+    if feedback.is_close(sigma, within, rtol=FORWARD_FIT_RTOL):
+        return feedback.not_yet(
             "that is only the spread within the modes: add their spread around the mean, "
             "var = sum_j w_j (sigma_j^2 + mu_j^2) - mean^2."
         )
-    return not_yet("sigma^2 = E_P[x^2] - mean^2 with E_P[x^2] = sum_j w_j (sigma_j^2 + mu_j^2).")
+    return feedback.not_yet(
+        "sigma^2 = E_P[x^2] - mean^2 with E_P[x^2] = sum_j w_j (sigma_j^2 + mu_j^2)."
+    )
 
 
 # ----------------------------------------------------------------------------- lesson 03
@@ -171,22 +176,28 @@ def check_forward_fit(answer: tuple[float, float] | None) -> bool:
 
 def check_gaussian_kl(answer: float | None) -> bool:
     """Lesson 03: ``D_KL(N(1, 2^2) || N(0, 1))`` in nats, by hand from the closed form."""
-    if unanswered(answer, "your number (nats)"):
+    if feedback.unanswered(answer, "your number (nats)"):
         return False
     var = Q_SIGMA**2
     target = 0.5 * (var + Q_MU**2 - 1 - math.log(var))
-    if is_close(answer, target):
-        return right(
+    if feedback.is_close(answer, target):
+        return feedback.right(
             "0.5 * (sigma^2 + mu^2 - 1 - log sigma^2): the mean costs mu^2 / 2 = 0.5 nats, "
             "the too-wide sigma the rest."
         )
-    if is_close(answer, math.log(Q_SIGMA) + (1 + Q_MU**2) / (2 * var) - 0.5):
-        return not_yet("that is D_KL(N(0, 1) || N(1, 4)), the other direction: q comes first.")
-    if is_close(answer, 0.5 * (Q_SIGMA + Q_MU**2 - 1 - math.log(Q_SIGMA))):
-        return not_yet("use the variance sigma^2 = 4, not the standard deviation sigma = 2.")
-    if is_close(answer, 2 * target):
-        return not_yet("you forgot the factor 1/2 in front.")
-    return not_yet("plug mu = 1, sigma^2 = 4 into 0.5 * (sigma^2 + mu^2 - 1 - log sigma^2).")
+    if feedback.is_close(answer, math.log(Q_SIGMA) + (1 + Q_MU**2) / (2 * var) - 0.5):
+        return feedback.not_yet(
+            "that is D_KL(N(0, 1) || N(1, 4)), the other direction: q comes first."
+        )
+    if feedback.is_close(answer, 0.5 * (Q_SIGMA + Q_MU**2 - 1 - math.log(Q_SIGMA))):
+        return feedback.not_yet(
+            "use the variance sigma^2 = 4, not the standard deviation sigma = 2."
+        )
+    if feedback.is_close(answer, 2 * target):
+        return feedback.not_yet("you forgot the factor 1/2 in front.")
+    return feedback.not_yet(
+        "plug mu = 1, sigma^2 = 4 into 0.5 * (sigma^2 + mu^2 - 1 - log sigma^2)."
+    )
 
 
 def _kl_diagonal_inputs() -> list[tuple[torch.Tensor, ...]]:
@@ -220,48 +231,56 @@ def check_kl_diagonal(
     """Lesson 03: ``fn(mu, logvar, mu_p, logvar_p)`` returns
     ``D_KL(N(mu, diag exp(logvar)) || N(mu_p, diag exp(logvar_p)))`` per row: mu, logvar
     (N, D); mu_p, logvar_p (D,) or (N, D); returns (N,). ``kl.kl_gaussian`` is refused."""
-    if unanswered(fn, "your function"):
+    if feedback.unanswered(fn, "your function"):
         return False
-    with refuse_shortcut(fn, (kl, "kl_gaussian")) as student:
+    with feedback.refuse_shortcut(fn, (kl, "kl_gaussian")) as student:
         for args in _kl_diagonal_inputs():
             mu, logvar, mu_p, logvar_p = (a.double() for a in args)
             per_dim = _kl_diagonal(mu, logvar, mu_p, logvar_p)
             target = per_dim.sum(-1)
-            got = call_student(student, *args, none_hint="write its body and return a tensor.")
+            got = feedback.call_student(
+                student, *args, none_hint="write its body and return a tensor."
+            )
             if isinstance(got, str):
-                return not_yet(got)
+                return feedback.not_yet(got)
             tol = {"rtol": 1e-6 if args[0].dtype == torch.float64 else 1e-5, "atol": 1e-9}
             where = f"mu of shape {tuple(mu.shape)}, prior of shape {tuple(mu_p.shape)}"
             if got.shape != target.shape:
                 if got.dim() == 0 and torch.allclose(got, target.sum(), **tol):
-                    return not_yet("sum over the last dimension only (dim=-1): one KL per row.")
-                return not_yet(
+                    return feedback.not_yet(
+                        "sum over the last dimension only (dim=-1): one KL per row."
+                    )
+                return feedback.not_yet(
                     f"for {where} return shape {tuple(target.shape)}, got {tuple(got.shape)}."
                 )
             if torch.allclose(got, target, **tol):
                 continue
             if torch.allclose(got, -target, **tol):
-                return not_yet("the sign is flipped: KL >= 0, and 0 only where q = p.")
+                return feedback.not_yet("the sign is flipped: KL >= 0, and 0 only where q = p.")
             if torch.allclose(got, _kl_diagonal(mu_p, logvar_p, mu, logvar).sum(-1), **tol):
-                return not_yet("that is D_KL(p || q): q = N(mu, exp(logvar)) comes first.")
+                return feedback.not_yet("that is D_KL(p || q): q = N(mu, exp(logvar)) comes first.")
             if torch.allclose(got, per_dim.mean(-1), **tol):
-                return not_yet("sum over the latent dimensions, don't average them.")
+                return feedback.not_yet("sum over the latent dimensions, don't average them.")
             standard = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)
             if torch.allclose(got, standard, **tol):
-                return not_yet("that is the KL to N(0, I): use the prior's mu_p and logvar_p.")
+                return feedback.not_yet(
+                    "that is the KL to N(0, I): use the prior's mu_p and logvar_p."
+                )
             no_div = 0.5 * (logvar_p - logvar + logvar.exp() + (mu - mu_p).pow(2) - 1).sum(-1)
             if torch.allclose(got, no_div, **tol):
-                return not_yet(
+                return feedback.not_yet(
                     "divide sigma^2 + (mu - mu_p)^2 by the prior's variance exp(logvar_p)."
                 )
             full_log = target + 0.5 * (logvar_p - logvar).sum(-1)  # log ratio without the 1/2
             if torch.allclose(got, full_log, **tol):
-                return not_yet("log(sigma_p / sigma) = 0.5 * (logvar_p - logvar): mind the 1/2.")
-            return not_yet(
+                return feedback.not_yet(
+                    "log(sigma_p / sigma) = 0.5 * (logvar_p - logvar): mind the 1/2."
+                )
+            return feedback.not_yet(
                 f"wrong for {where}: per dimension log(sigma_p / sigma) + (sigma^2 + (mu - mu_p)^2)"
                 " / (2 sigma_p^2) - 1/2 with sigma^2 = exp(logvar), summed over dim=-1."
             )
-    return right(
+    return feedback.right(
         "with logvar = log sigma^2 every term is a sum or an exp, so it broadcasts over a (D,) "
         "or per-row prior, and it is 0 exactly where q = p."
     )
@@ -275,20 +294,22 @@ def samples_needed_target() -> float:
 def check_samples_needed(answer: float | None) -> bool:
     """Lesson 03: a standard error of SE_MEASURED at N_MEASURED samples; how many samples give
     SE_WANTED? (rel 1e-6; a float such as 2500.0000000000005 is right)"""
-    if unanswered(answer, "your number of samples"):
+    if feedback.unanswered(answer, "your number of samples"):
         return False
     ratio = SE_MEASURED / SE_WANTED
-    if is_close(answer, samples_needed_target()):
-        return right(
+    if feedback.is_close(answer, samples_needed_target()):
+        return feedback.right(
             f"the error shrinks like 1/sqrt(n): {ratio:g} times smaller needs {ratio**2:g} "
             "times more samples."
         )
-    if is_close(answer, N_MEASURED * ratio):
-        return not_yet("the error shrinks like 1/sqrt(n), not 1/n.")
-    if is_close(answer, N_MEASURED * math.sqrt(ratio)):
-        return not_yet("you took a square root: n grows like the square of the error ratio.")
-    if as_float(answer) < N_MEASURED:
-        return not_yet("a smaller error needs more samples, not fewer.")
-    return not_yet(
+    if feedback.is_close(answer, N_MEASURED * ratio):
+        return feedback.not_yet("the error shrinks like 1/sqrt(n), not 1/n.")
+    if feedback.is_close(answer, N_MEASURED * math.sqrt(ratio)):
+        return feedback.not_yet(
+            "you took a square root: n grows like the square of the error ratio."
+        )
+    if feedback.as_float(answer) < N_MEASURED:
+        return feedback.not_yet("a smaller error needs more samples, not fewer.")
+    return feedback.not_yet(
         "stderr = c / sqrt(n): find c from the measurement, then solve c / sqrt(n) = 0.02."
     )

@@ -13,15 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import distributions as D
 
-from vaelib.exercises.feedback import (
-    as_float,
-    call_student,
-    is_close,
-    not_yet,
-    refuse_shortcut,
-    right,
-    unanswered,
-)
+from vaelib.exercises import feedback
 from vaelib.reparam import z2_gradient_variance
 
 F64 = torch.float64
@@ -32,25 +24,25 @@ MU, SIGMA = 1.0, 1.0
 def check_variance_ratio(answer: float | None) -> bool:
     """Exercise 1: Var[score-function d/dmu] / Var[pathwise d/dmu], per sample, f(z) = z^2,
     at mu = MU, sigma = SIGMA; relative tolerance 1e-6 (floats, NumPy or tensor scalars)."""
-    if unanswered(answer, "your ratio (a number)"):
+    if feedback.unanswered(answer, "your ratio (a number)"):
         return False
-    value = as_float(answer)
+    value = feedback.as_float(answer)
     v = z2_gradient_variance(torch.tensor(MU, dtype=F64), torch.tensor(SIGMA, dtype=F64))
     score, path = v["score"][0].item(), v["pathwise"][0].item()
-    if is_close(value, score / path):
-        return right(
+    if feedback.is_close(value, score / path):
+        return feedback.right(
             f"score {score:g} (= mu^4/sigma^2 + 14 mu^2 + 15 sigma^2) over pathwise {path:g} "
             f"(= 4 sigma^2) is {score / path:g}: the score function multiplies f's size by noise."
         )
-    if is_close(value, path / score):
-        return not_yet("that is pathwise / score: put the score-function variance on top.")
-    if is_close(value, score) or is_close(value, path):
-        return not_yet(
+    if feedback.is_close(value, path / score):
+        return feedback.not_yet("that is pathwise / score: put the score-function variance on top.")
+    if feedback.is_close(value, score) or feedback.is_close(value, path):
+        return feedback.not_yet(
             "that is one of the two variances: divide the score-function one by the pathwise one."
         )
-    if is_close(value, 15 / 4):
-        return not_yet("that is the ratio at mu = 0: keep the mu terms (mu = 1).")
-    return not_yet(
+    if feedback.is_close(value, 15 / 4):
+        return feedback.not_yet("that is the ratio at mu = 0: keep the mu terms (mu = 1).")
+    return feedback.not_yet(
         "pathwise: Var[2z] = 4 sigma^2; score: E[z^4 eps^2] / sigma^2 - (2 mu)^2, expand "
         "(mu + sigma eps)^4 and use E[eps^2, eps^4, eps^6] = 1, 3, 15."
     )
@@ -65,7 +57,7 @@ def check_score_mu(
     on success, used for a score-function estimate of ``d/dmu P(z > 0)``, which pathwise
     gradients cannot give (the step function has derivative 0 almost everywhere).
     """
-    if unanswered(fn, "your function"):
+    if feedback.unanswered(fn, "your function"):
         return False
     g = torch.Generator().manual_seed(4)
     for shape in ((50,), (4, 3)):
@@ -74,17 +66,21 @@ def check_score_mu(
         z = mu + sigma * torch.randn(shape, generator=g, dtype=F64)
         m = mu.clone().requires_grad_(True)
         (target,) = torch.autograd.grad(D.Normal(m, sigma).log_prob(z).sum(), m)
-        got = call_student(fn, z, mu, sigma, none_hint="write its body and return a tensor.")
+        got = feedback.call_student(
+            fn, z, mu, sigma, none_hint="write its body and return a tensor."
+        )
         if isinstance(got, str):
-            return not_yet(got)
+            return feedback.not_yet(got)
         if got.shape != target.shape:
-            return not_yet(f"return one value per z, shape {shape}, got {tuple(got.shape)}.")
+            return feedback.not_yet(
+                f"return one value per z, shape {shape}, got {tuple(got.shape)}."
+            )
         if torch.allclose(got, -target):
-            return not_yet("the sign is flipped: the derivative is (z - mu) / sigma^2.")
+            return feedback.not_yet("the sign is flipped: the derivative is (z - mu) / sigma^2.")
         if torch.allclose(got, target * sigma):
-            return not_yet("that is (z - mu) / sigma = eps: divide by sigma once more.")
+            return feedback.not_yet("that is (z - mu) / sigma = eps: divide by sigma once more.")
         if not torch.allclose(got, target, rtol=1e-6, atol=1e-9):
-            return not_yet(
+            return feedback.not_yet(
                 "log N(z; mu, sigma^2) = -(z - mu)^2 / (2 sigma^2) + const: differentiate in mu."
             )
     # the payoff: d/dmu P(z > 0) for z ~ N(0.5, 1), exact phi(0.5)
@@ -93,7 +89,7 @@ def check_score_mu(
     per_sample = (z > 0).double() * fn(z, mu0, torch.tensor(1.0, dtype=F64))
     est, se = per_sample.mean().item(), per_sample.std().item() / math.sqrt(n)
     exact = math.exp(-0.125) / math.sqrt(2 * math.pi)
-    return right(
+    return feedback.right(
         f"(z - mu) / sigma^2. With it, d/dmu P(z > 0) at mu = 0.5 is estimated as "
         f"{est:.4f} +- {se:.4f}; exact phi(0.5) = {exact:.4f}."
     )
@@ -136,23 +132,25 @@ def check_reparameterize(
 
     Tried on three shapes, values and gradients, with ``vaelib.reparam.reparameterize`` refused.
     """
-    if unanswered(fn, "your function"):
+    if feedback.unanswered(fn, "your function"):
         return False
     from vaelib import reparam
 
-    with refuse_shortcut(fn, (reparam, "reparameterize")) as stand_in:
+    with feedback.refuse_shortcut(fn, (reparam, "reparameterize")) as stand_in:
         fn = stand_in or fn  # a stand-in when fn is the library function itself
         for mu, logvar, eps in _reparam_cases():
-            got = call_student(fn, mu, logvar, eps, none_hint="write its body and return z.")
+            got = feedback.call_student(
+                fn, mu, logvar, eps, none_hint="write its body and return z."
+            )
             if isinstance(got, str):
-                return not_yet(got)
+                return feedback.not_yet(got)
             hint = _reparam_hint(got, mu, logvar, eps)
             if hint is not None:
-                return not_yet(f"{hint} (shape {tuple(mu.shape)})")
+                return feedback.not_yet(f"{hint} (shape {tuple(mu.shape)})")
             m, lv = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
             z = fn(m, lv, eps)
             if not isinstance(z, torch.Tensor) or z.grad_fn is None:
-                return not_yet(
+                return feedback.not_yet(
                     "z carries no gradient: compute it from mu and logvar with tensor "
                     "operations (no .detach(), .item(), torch.normal or a fresh tensor)."
                 )
@@ -163,11 +161,11 @@ def check_reparameterize(
                 or d_lv is None
                 or not (torch.allclose(d_mu, torch.ones_like(mu)) and torch.allclose(d_lv, want))
             ):
-                return not_yet(
+                return feedback.not_yet(
                     "the values are right but the gradients are not: dz/dmu must be 1 and "
                     "dz/dlogvar = 0.5 * sigma * eps; don't detach any part of the formula."
                 )
-    return right(
+    return feedback.right(
         "z = mu + exp(0.5 * logvar) * eps: the noise is an input, so dz/dmu = 1 and "
         "dz/dlogvar = 0.5 * sigma * eps reach the encoder, for every shape tried."
     )
