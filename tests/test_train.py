@@ -182,3 +182,24 @@ def test_default_amp_follows_the_measured_bf16_speedup_on_cpus_only(monkeypatch)
     assert T.default_amp("cpu") is False
     monkeypatch.setattr(T, "bf16_matmul_speedup", lambda device="cpu": 0.0)  # no native bf16
     assert T.default_amp("cpu") is False
+
+
+def test_lesson08_recipes_build_their_losses_and_refuse_a_missing_prior():
+    from vaelib import priors
+    from vaelib.losses import ELBOLoss
+
+    model, loss = T.build_model(T.RECIPES["lesson08_beta1"])
+    assert loss is L.vae_loss and T.RECIPES["lesson08_beta1"].binarize  # beta 1: the plain loss
+    _, loss = T.build_model(T.RECIPES["lesson08_beta8_freebits"])
+    assert isinstance(loss, ELBOLoss) and (loss.beta, loss.free_bits) == (8.0, 0.5)
+    _, loss = T.build_model(T.RECIPES["lesson08_beta8_warmup"], warmup_steps=12)
+    assert loss.warmup_steps == 12 and T.RECIPES["lesson08_beta8_warmup"].warmup_fraction == 0.5
+    prior = priors.MixturePrior(3, 20)
+    model, loss = T.build_model(T.RECIPES["lesson08_mog_prior"], prior=prior)
+    assert model.prior is prior and loss.prior is prior  # trained with the VAE
+    with pytest.raises(ValueError, match="pass its initial module"):
+        T.build_model(T.RECIPES["lesson08_mog_prior"])
+    with pytest.raises(ValueError, match="the recipe has prior=None"):
+        T.train_or_load("lesson08_beta1", prior=prior)
+    meta = T._prior_meta(prior)
+    assert meta["class"] == "MixturePrior" and meta["parameters"] == 3 + 2 * 3 * 20
