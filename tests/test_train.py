@@ -175,12 +175,15 @@ def test_fast_adam_is_fused_adam_on_the_cpu():
     assert optimizer.defaults["lr"] == 2e-3
 
 
-def test_default_amp_follows_the_runtime_probe_on_cpus_only(monkeypatch):
+def test_default_amp_follows_the_measured_bf16_speedup_on_cpus_only(monkeypatch):
     from vaelib import runtime
 
-    monkeypatch.setattr(T, "bf16_matmul_supported", lambda: True)
+    monkeypatch.setattr(T, "bf16_matmul_speedup", lambda device="cpu": 2.0)
     assert T.default_amp("cpu") is True and T.default_amp("meta") is False
-    monkeypatch.setattr(T, "bf16_matmul_supported", lambda: False)
+    monkeypatch.setattr(T, "bf16_matmul_speedup", lambda device="cpu": 0.5)  # bf16 slower
+    assert T.default_amp("cpu") is False
+    monkeypatch.setattr(T, "bf16_matmul_speedup", lambda device="cpu": 0.0)  # no bf16
     assert T.default_amp("cpu") is False
     monkeypatch.undo()
-    assert T.default_amp("cpu") is runtime.bf16_matmul_supported()
+    measured = runtime.bf16_matmul_speedup("cpu") >= T.AMP_MIN_SPEEDUP
+    assert T.default_amp("cpu") is measured
