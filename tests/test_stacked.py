@@ -117,13 +117,15 @@ def test_what_cannot_stack_is_refused(models, loss_fns, match):
 
 def test_train_or_load_many_stacks_and_saves_what_train_or_load_loads(monkeypatch, capsys):
     tiny = T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1)
-    for name in ("tiny_a", "tiny_b", "tiny_alone"):
-        monkeypatch.setitem(T.RECIPES, name, tiny)
+    warm = T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1, beta=2.0, warmup_fraction=0.5)
+    for name, recipe in (("tiny_a", tiny), ("tiny_b", warm), ("tiny_alone", warm)):
+        monkeypatch.setitem(T.RECIPES, name, recipe)
     monkeypatch.setitem(T.RECIPES, "tiny_ae", T.Recipe("ae", latent_dim=2, epochs=1, fast_epochs=1))
     out = T.train_or_load_many(["tiny_a", "tiny_b", "tiny_ae"], progress=False)
     assert list(out) == ["tiny_a", "tiny_b", "tiny_ae"]
-    model, history = out["tiny_a"]
+    model, history = out["tiny_b"]  # stacked with tiny_a (the plain loss): beta 2, warmed up
     assert isinstance(model, VAE) and not model.training and len(history["loss"]) == 1
+    assert 0 < history["beta"][0] < 2.0
     alone, alone_history = T.train_or_load("tiny_alone", progress=False)
     assert history["loss"] == pytest.approx(alone_history["loss"], rel=1e-5)
     _close(alone, model, lr=1e-3, steps=len(history["loss"]) * 24)
