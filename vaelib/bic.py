@@ -18,8 +18,8 @@ Which codes? An AE gives one code ``z = f(x)`` per image. A VAE gives a distribu
 ``z ~ q(z|x)``, and their distribution over the data set is the **aggregate posterior**
 ``q(z) = (1/N) sum_n q(z|x_n)``, with covariance ``Cov[mu] + E[diag sigma^2]``
 (``aggregate_covariance``, the law of total covariance). ``latent.encode_dataset(model,
-images, posterior=True)`` gives ``(mu, logvar)`` per image; fit the mixtures to samples of ``q(z)``, not to the means ``mu(x)``
-alone, whose covariance misses the ``E[sigma^2]`` term.
+images, posterior=True)`` gives ``(mu, logvar)`` per image; fit the mixtures to samples of
+``q(z)``, not to the means ``mu(x)`` alone, whose covariance misses the ``E[sigma^2]`` term.
 
 scikit-learn's ``GaussianMixture`` does the EM fitting (``n_init`` starts per k, each from
 k-means++ seeds with every code given to its nearest seed, the best kept);
