@@ -306,25 +306,25 @@ def check_em_step(fn: Callable[..., object] | None) -> bool:
     hundreds of standard deviations from a component; then 300 of the student's steps from the
     same start are compared with scikit-learn's ``GaussianMixture`` (``reg_covar=0``, the same
     start) to rel 1e-4. ``bic.fit_gmm`` is refused."""
-    if unanswered(fn, "your function"):
+    if feedback.unanswered(fn, "your function"):
         return False
     from sklearn.mixture import GaussianMixture
 
-    with refuse_shortcut(
+    with feedback.refuse_shortcut(
         fn, *[(bic, n) for n in ("fit_gmm", "bic_curve") if hasattr(bic, n)]
     ) as student:
         for x, w, m, v in _em_data():
             got = _as_triple(_call_em(student, x, w, m, v))
             if isinstance(got, str):
-                return not_yet(got)
+                return feedback.not_yet(got)
             hint = _em_hint(got, x, w, m, v)
             if hint is not None:
-                return not_yet(f"{hint} (K = {len(w)}, N = {len(x)})")
+                return feedback.not_yet(f"{hint} (K = {len(w)}, N = {len(x)})")
         x, w, m, v = _em_data()[1]
         for _ in range(300):
             got = _as_triple(_call_em(student, x, w, m, v))
             if isinstance(got, str):
-                return not_yet(got)
+                return feedback.not_yet(got)
             w, m, v = got
     gm = GaussianMixture(3, covariance_type="diag", reg_covar=0.0, tol=0.0, max_iter=300,
                          weights_init=_em_data()[1][1].numpy(),
@@ -335,11 +335,11 @@ def check_em_step(fn: Callable[..., object] | None) -> bool:
         gm.fit(x.numpy()[:, None])
     ref_m = torch.as_tensor(gm.means_[:, 0])
     if not torch.allclose(m, ref_m, rtol=1e-4, atol=1e-6):
-        return not_yet(
+        return feedback.not_yet(
             f"one step is right, but 300 steps end at means {m.tolist()}, scikit-learn's at "
             f"{ref_m.tolist()}: return new tensors, don't change the inputs in place."
         )
-    return right(
+    return feedback.right(
         "E-step by logsumexp (softmax of log pi_k + log N_k), M-step with the responsibilities "
         "as weights; 300 of your steps land where scikit-learn's GaussianMixture does."
     )

@@ -696,9 +696,7 @@ def check_trains_like_vaelib(cls: type | tuple | None, train_fn: Callable | None
     if isinstance(model, _Hint) or model is None:
         return not_yet(f"MyVAE(latent_dim=20) failed: {model}; pass exercise 1 first.")
     with refuse_shortcut(train_fn, *_shortcuts()) as student:
-        history = _call(
-            student, model, DeviceLoader(x_train, 100, seed=25), vae_loss, 3, 1e-3
-        )
+        history = _call(student, model, DeviceLoader(x_train, 100, seed=25), vae_loss, 3, 1e-3)
     if isinstance(history, _Hint) or history is None:
         return not_yet(f"train_vae failed: {history}; pass exercise 2 first.")
     got = _call(score, model)

@@ -213,23 +213,23 @@ def check_fit_by_gradient(fn: Callable[..., object] | None) -> bool:
     GD_START, minimising D_KL(P || Q) (``direction="forward"``) or D_KL(Q || P) (``"reverse"``),
     and returns (mu, sigma). Checked on a two-mode target the lesson never shows against the
     optimum reached from the same start (within GD_TOL); ``kl.fit_gaussian_on_grid`` refused."""
-    if unanswered(fn, "your function"):
+    if feedback.unanswered(fn, "your function"):
         return False
     x, p = _gd_target()
-    with refuse_shortcut(fn, (kl, "fit_gaussian_on_grid"), (kl, "kl_discrete")) as student:
+    with feedback.refuse_shortcut(fn, (kl, "fit_gaussian_on_grid"), (kl, "kl_discrete")) as student:
         for direction in ("forward", "reverse"):
             try:
                 got = student(x.clone(), p.clone(), direction)
             except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
-                return not_yet(f"your function raised {type(err).__name__}: {err}")
+                return feedback.not_yet(f"your function raised {type(err).__name__}: {err}")
             if got is None:
-                return not_yet("your function returns None: return (mu, sigma).")
-            mu, sigma = as_floats(got, 2, "the result (mu, sigma)")
+                return feedback.not_yet("your function returns None: return (mu, sigma).")
+            mu, sigma = feedback.as_floats(got, 2, "the result (mu, sigma)")
             hint = _gd_hint(mu, sigma, direction)
             if hint is not None:
-                return not_yet(f"{hint} ({direction})")
+                return feedback.not_yet(f"{hint} ({direction})")
     fwd, rev = _gd_reference("forward"), _gd_reference("reverse")
-    return right(
+    return feedback.right(
         f"forward KL covers both modes, N({fwd[0]:.2f}, {fwd[1]:.2f}^2); reverse KL from the same "
         f"start sits on the heavier one, N({rev[0]:.2f}, {rev[1]:.2f}^2): mode covering against "
         "mode seeking, found by descent rather than by search."
@@ -443,23 +443,27 @@ def check_kl_full_covariance(fn: Callable[..., object] | None) -> bool:
     (mu_p - mu_q) - D + log det S_p - log det S_q)`` for means (D,) and covariances (D, D), as a
     number. Tried on three pairs (D = 3, 1, 5; the last strongly correlated), to rel 1e-6, with
     ``torch.distributions.kl_divergence`` and vaelib's KLs refused."""
-    if unanswered(fn, "your function"):
+    if feedback.unanswered(fn, "your function"):
         return False
     from vaelib import latent
 
     refused = [(torch.distributions, "kl_divergence"), (torch.distributions.kl, "kl_divergence"),
                (kl, "kl_gaussian"), (latent, "kl_to_standard_normal")]  # fmt: skip
-    with refuse_shortcut(fn, *refused) as student:
+    with feedback.refuse_shortcut(fn, *refused) as student:
         for mu_q, cov_q, mu_p, cov_p in _kl_full_inputs():
-            got = call_student(student, mu_q, cov_q, mu_p, cov_p, none_hint="write its body.")
+            got = feedback.call_student(
+                student, mu_q, cov_q, mu_p, cov_p, none_hint="write its body."
+            )
             if isinstance(got, str):
-                return not_yet(got)
+                return feedback.not_yet(got)
             if got.numel() != 1:
-                return not_yet(f"return one number, got a tensor of shape {tuple(got.shape)}.")
+                return feedback.not_yet(
+                    f"return one number, got a tensor of shape {tuple(got.shape)}."
+                )
             hint = _kl_full_hint(float(got), mu_q, cov_q, mu_p, cov_p)
             if hint is not None:
-                return not_yet(f"{hint} (D = {mu_q.shape[0]})")
-    return right(
+                return feedback.not_yet(f"{hint} (D = {mu_q.shape[0]})")
+    return feedback.right(
         "trace, Mahalanobis and log-determinant terms, each through S_p^-1 (a solve, not an "
         "inverse) and slogdet: with diagonal covariances it is exercise 2's sum over dimensions."
     )

@@ -200,23 +200,23 @@ def check_score_with_baseline(fn: Callable[..., object] | None) -> bool:
     N(z_i; mu, sigma^2)``, a tensor of 2 numbers. Checked exactly (rel 1e-6) on three sets of
     samples, one with an indicator f and one with n = 2; ``reparam.score_function_gradient`` is
     refused."""
-    if unanswered(fn, "your function"):
+    if feedback.unanswered(fn, "your function"):
         return False
     from vaelib import reparam
 
-    with refuse_shortcut(fn, (reparam, "score_function_gradient")) as student:
+    with feedback.refuse_shortcut(fn, (reparam, "score_function_gradient")) as student:
         for f_z, z, mu, sigma in _loo_cases():
-            got = call_student(student, f_z, z, mu, sigma, none_hint="write its body.")
+            got = feedback.call_student(student, f_z, z, mu, sigma, none_hint="write its body.")
             if isinstance(got, str):
-                return not_yet(got)
+                return feedback.not_yet(got)
             if got.numel() != 2:
-                return not_yet(
+                return feedback.not_yet(
                     f"return two numbers, (d/dmu, d/dsigma), got a tensor of shape {tuple(got.shape)}."
                 )
             hint = _loo_hint(got.reshape(2), f_z, z, mu, sigma)
             if hint is not None:
-                return not_yet(f"{hint} (n = {z.shape[0]} samples)")
-    return right(
+                return feedback.not_yet(f"{hint} (n = {z.shape[0]} samples)")
+    return feedback.right(
         "each sample's score is weighted by f(z_i) - b_i with b_i from the other samples: b_i does "
         "not depend on z_i, so E[(f - b_i) score] = E[f score], unbiased, and most of f's "
         "common level cancels, which is where the score function's variance came from."
