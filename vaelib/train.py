@@ -203,6 +203,8 @@ class Recipe:
     dataset: str = "fashion-mnist"
 
 
+CLASSIFIER_EPOCHS, VQ_EPOCHS = 3, 10  # lesson 10, measured against 3x the epochs (docs)
+LABELED_KINDS = ("classifier", "cvae_mlp")  # trained on (x, y) batches: classifier.LabeledLoader
 RECIPES: dict[str, Recipe] = {
     # Lesson 01: 20 epochs (~2 min on 2 cores); 10 fast epochs of the 3000-image subset.
     "ae_latent2": Recipe("ae", latent_dim=2, epochs=20, fast_epochs=10),
@@ -214,6 +216,12 @@ RECIPES: dict[str, Recipe] = {
     "vae_conv_latent20": Recipe("vae_conv", latent_dim=20, epochs=15),
     # Trained on dynamically binarised pixels, where the Bernoulli likelihood is a true one.
     "vae_mlp_latent20_binarized": Recipe("vae_mlp", latent_dim=20, epochs=20, binarize=True),
+    # Lesson 10 (vaelib.classifier, .conditional, .vq): the course's feature network
+    # (latent_dim: its feature width), the conditional VAE (lesson 06's recipe, with labels) and
+    # the VQ-VAE (latent_dim: its number of code positions M; K = 32 codes of size 16).
+    "classifier": Recipe("classifier", latent_dim=64, epochs=CLASSIFIER_EPOCHS, fast_epochs=6),
+    "cvae_mlp_latent20": Recipe("cvae_mlp", latent_dim=20, epochs=10, fast_epochs=4, lr=2e-3),
+    "vqvae_mlp": Recipe("vqvae_mlp", latent_dim=8, epochs=VQ_EPOCHS, fast_epochs=4, lr=2e-3),
 }
 
 
@@ -225,6 +233,14 @@ def build_model(recipe: Recipe) -> tuple[nn.Module, LossFn]:
         return VAE(latent_dim=recipe.latent_dim), vae_loss_fn
     if recipe.kind == "vae_conv":
         return ConvVAE(latent_dim=recipe.latent_dim), vae_loss_fn
+    from vaelib import classifier, conditional, vq  # lesson 10's modules
+
+    if recipe.kind == "classifier":
+        return classifier.Classifier(recipe.latent_dim), classifier.classifier_loss
+    if recipe.kind == "cvae_mlp":
+        return conditional.ConditionalVAE(recipe.latent_dim), conditional.cvae_loss
+    if recipe.kind == "vqvae_mlp":
+        return vq.VQVAE(n_positions=recipe.latent_dim), vq.vq_loss
     raise ValueError(f"recipe kind {recipe.kind!r} is unknown: add it to build_model.")
 
 
@@ -240,10 +256,14 @@ def train_or_load(
     torch.manual_seed(seed)
     model, loss_fn = build_model(recipe)
     model = model.to(device)
-    images, _ = load_dataset(recipe.dataset, "train")
-    loader = DeviceLoader(
-        images, recipe.batch_size, device=device, seed=seed, binarize=recipe.binarize
-    )
+    images, labels = load_dataset(recipe.dataset, "train")
+    kw = {"device": device, "seed": seed, "binarize": recipe.binarize}
+    if recipe.kind in LABELED_KINDS:  # yields (x, y)
+        from vaelib.classifier import LabeledLoader
+
+        loader = LabeledLoader(images, labels, recipe.batch_size, **kw)
+    else:
+        loader = DeviceLoader(images, recipe.batch_size, **kw)
     epochs = recipe.fast_epochs if fast_mode() else recipe.epochs
     history = train(
         model, loader, loss_fn, epochs=epochs, lr=recipe.lr, checkpoint=checkpoint_path(name),
