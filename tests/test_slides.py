@@ -35,6 +35,7 @@ LESSONS = {
     "06": "VAE training",
     "07": "BIC curves",
     "08": "beta, posterior collapse and learned priors",
+    "10": "control and discrete codes",
 }
 
 _SAVE_CALL = re.compile(r"\bfigures\.save\(")
