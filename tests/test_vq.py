@@ -15,6 +15,7 @@ def quantizer():
     q = vq.VectorQuantizer(n_codes=3, code_dim=2, beta=0.25)
     with torch.no_grad():
         q.codebook.copy_(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    q.initialised.fill_(True)  # a set codebook: no data-dependent start at the first batch
     return q
 
 
@@ -59,6 +60,24 @@ def test_codebook_loss_moves_the_codes_and_commitment_moves_the_encoder():
     q(z_e2).commitment_loss.sum().backward()
     torch.testing.assert_close(z_e2.grad[0, 0], 0.25 * 2 * torch.tensor([0.1, -0.1]))
     assert q.codebook.grad is None or torch.all(q.codebook.grad == 0)
+
+
+def test_the_first_training_batch_seeds_the_codebook_once():
+    torch.manual_seed(0)
+    q = vq.VectorQuantizer(n_codes=4, code_dim=2)
+    z_e = torch.randn(3, 5, 2)
+    q(z_e)
+    rows = z_e.reshape(-1, 2)
+    for code in q.codebook.detach():  # every code is one of the batch's vectors
+        assert torch.isclose(rows, code).all(1).any()
+    assert bool(q.initialised)
+    before = q.codebook.detach().clone()
+    q(z_e + 10)  # later batches do not re-seed it
+    torch.testing.assert_close(q.codebook.detach(), before)
+    fresh = vq.VectorQuantizer(n_codes=4, code_dim=2)
+    fresh.load_state_dict(q.state_dict())  # a trained codebook, loaded, is kept
+    fresh(z_e + 10)
+    torch.testing.assert_close(fresh.codebook.detach(), before)
 
 
 def test_vqvae_shapes_and_loss_terms():

@@ -68,7 +68,9 @@ class VectorQuantizer(nn.Module):
     """A codebook of ``n_codes`` vectors of size ``code_dim`` and the quantisation step.
 
     ``forward(z_e)``, z_e (N, M, D) -> ``Quantized``. The codebook starts uniform in
-    ``[-1/K, 1/K]`` as in the paper's reference code; ``beta`` weighs the commitment loss.
+    ``[-1/K, 1/K]`` as in the paper's reference code and, at the first training batch, is
+    replaced by K of that batch's encoder outputs (``init_from``: against codes that start far
+    from every z_e and stay dead); ``beta`` weighs the commitment loss.
     """
 
     def __init__(self, n_codes: int, code_dim: int, beta: float = 0.25) -> None:
@@ -79,8 +81,25 @@ class VectorQuantizer(nn.Module):
         self.codebook = nn.Parameter(
             torch.empty(n_codes, code_dim).uniform_(-1 / n_codes, 1 / n_codes)
         )
+        self.register_buffer("initialised", torch.tensor(False))
+        self._ready = False  # mirrors the buffer: read from the device once, not per batch
+
+    @torch.no_grad()
+    def init_from(self, z_e: torch.Tensor) -> None:
+        """Data-dependent start: the codebook becomes K encoder outputs of the first training
+        batch, drawn at random (with the global RNG), so every code starts where the encoder
+        puts its vectors and none starts dead far from them."""
+        flat = z_e.detach().reshape(-1, z_e.shape[-1]).float()
+        pick = torch.randint(len(flat), (self.n_codes,)).to(flat.device)
+        self.codebook.copy_(flat[pick])
+        self.initialised.fill_(True)
+        self._ready = True
 
     def forward(self, z_e: torch.Tensor) -> Quantized:
+        if self.training and not self._ready:
+            self._ready = bool(self.initialised)  # a loaded, trained codebook
+            if not self._ready:
+                self.init_from(z_e)
         codes = nearest_code(z_e, self.codebook)
         z_q = self.codebook[codes].to(z_e.dtype)  # (N, M, D)
         codebook_loss = (z_e.detach() - z_q).float().pow(2).flatten(1).sum(1)
