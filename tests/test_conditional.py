@@ -81,3 +81,15 @@ def test_bad_labels(model):
         cv.conditional_iwae(model, torch.rand(2, 1, 28, 28), torch.tensor([1]), 3)
     with pytest.raises(TypeError, match="integer class indices"):
         model.sample(torch.tensor([1.0]))
+
+
+def test_train_or_load_feeds_labels_to_a_labelled_recipe(monkeypatch, tmp_path):
+    from vaelib import train
+
+    monkeypatch.setenv("VAELIB_FAST", "1")
+    monkeypatch.setenv("VAELIB_CHECKPOINTS", str(tmp_path))
+    recipe = train.Recipe("cvae_mlp", latent_dim=2, epochs=1, fast_epochs=1, batch_size=500)
+    monkeypatch.setitem(train.RECIPES, "tiny_cvae", recipe)
+    model, history = train.train_or_load("tiny_cvae", progress=False)
+    assert isinstance(model, cv.ConditionalVAE) and set(history) == {"loss", "recon", "kl"}
+    assert (tmp_path / "fast" / "tiny_cvae.pt").is_file()
