@@ -220,7 +220,7 @@ RECIPES: dict[str, Recipe] = {
     # (latent_dim: its feature width), the conditional VAE (lesson 06's recipe, with labels) and
     # the VQ-VAE (latent_dim: its number of code positions M; K = 32 codes of size 16).
     "classifier": Recipe("classifier", latent_dim=64, epochs=CLASSIFIER_EPOCHS, fast_epochs=6),
-    "cvae_mlp_latent20": Recipe("cvae_mlp", latent_dim=20, epochs=10, fast_epochs=15, lr=2e-3),
+    "cvae_mlp_latent20": Recipe("cvae_mlp", latent_dim=20, epochs=10, fast_epochs=8, lr=2e-3),
     "vqvae_mlp": Recipe("vqvae_mlp", latent_dim=8, epochs=VQ_EPOCHS, fast_epochs=4, lr=2e-3),
 }
 
