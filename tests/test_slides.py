@@ -36,6 +36,7 @@ LESSONS = {
     "07": "BIC curves",
     "08": "beta, posterior collapse and learned priors",
     "09": "build it yourself",
+    "10": "control and discrete codes",
 }
 
 _SAVE_CALL = re.compile(r"\bfigures\.save\(")

@@ -38,6 +38,8 @@ COLORS = {
     "VAE-Vamp": "#e377c2",  # the MLP VAE with a VampPrior (lesson 08)
     "IWAE": "#006d2c",  # the MLP VAE trained on the importance-weighted bound L_k (lesson 09)
     "ex-post MoG": "#17becf",  # a mixture fitted to the codes after training (lessons 07, 08)
+    "CVAE": "#e6550d",  # the conditional VAE (lesson 10)
+    "VQ-VAE": "#b8860b",  # the VQ-VAE with its autoregressive code prior (lesson 10)
     "PPCA": "#bcbd22",  # the linear-Gaussian toy model of the ELBO lesson (lesson 04)
     "PPCA-enc-full": "#6a3d9a",  # its linear encoder with a full covariance (lesson 04)
     "PPCA-enc-diag": "#1b9e77",  # its linear encoder with a diagonal covariance (lesson 04)

@@ -215,6 +215,8 @@ def _lesson08(epochs: int = 20, fast_epochs: int = 30, **loss: object) -> Recipe
     )
 
 
+CLASSIFIER_EPOCHS, VQ_EPOCHS = 3, 10  # lesson 10, measured against 3x the epochs (docs)
+LABELED_KINDS = ("classifier", "cvae_mlp")  # trained on (x, y) batches: classifier.LabeledLoader
 RECIPES: dict[str, Recipe] = {
     # Lesson 01: 20 epochs (~2 min on 2 cores); 10 fast epochs of the 3000-image subset.
     "ae_latent2": Recipe("ae", latent_dim=2, epochs=20, fast_epochs=10),
@@ -231,6 +233,12 @@ RECIPES: dict[str, Recipe] = {
     "lesson08_beta8_warmup": _lesson08(beta=8.0, warmup_fraction=0.5),
     "lesson08_beta8_freebits": _lesson08(beta=8.0, free_bits=0.5),
     "lesson08_mog_prior": _lesson08(prior="mixture"),
+    # Lesson 10 (vaelib.classifier, .conditional, .vq): the course's feature network
+    # (latent_dim: its feature width), the conditional VAE (lesson 06's recipe, with labels) and
+    # the VQ-VAE (latent_dim: its number of code positions M; K = 32 codes of size 16).
+    "classifier": Recipe("classifier", latent_dim=64, epochs=CLASSIFIER_EPOCHS, fast_epochs=6),
+    "cvae_mlp_latent20": Recipe("cvae_mlp", latent_dim=20, epochs=10, fast_epochs=8, lr=2e-3),
+    "vqvae_mlp": Recipe("vqvae_mlp", latent_dim=8, epochs=VQ_EPOCHS, fast_epochs=4, lr=2e-3),
 }
 PRIOR_KINDS = {"mixture": "MixturePrior"}  # Recipe.prior -> the class train_or_load expects
 
@@ -247,6 +255,14 @@ def build_model(
         model = VAE(latent_dim=recipe.latent_dim)
     elif recipe.kind == "vae_conv":
         model = ConvVAE(latent_dim=recipe.latent_dim)
+    elif recipe.kind in ("classifier", "cvae_mlp", "vqvae_mlp"):
+        from vaelib import classifier, conditional, vq  # lesson 10's modules
+
+        if recipe.kind == "classifier":
+            return classifier.Classifier(recipe.latent_dim), classifier.classifier_loss
+        if recipe.kind == "cvae_mlp":
+            return conditional.ConditionalVAE(recipe.latent_dim), conditional.cvae_loss
+        return vq.VQVAE(n_positions=recipe.latent_dim), vq.vq_loss
     else:
         raise ValueError(f"recipe kind {recipe.kind!r} is unknown: add it to build_model.")
     _check_prior(recipe, prior)
@@ -311,10 +327,14 @@ def train_or_load(
     prior_meta = _prior_meta(prior)
     torch.manual_seed(seed)
     fast = fast_mode() if fast is None else fast
-    images, _ = load_dataset(recipe.dataset, "train", fast=fast)
-    loader = DeviceLoader(
-        images, recipe.batch_size, device=device, seed=seed, binarize=recipe.binarize
-    )
+    images, labels = load_dataset(recipe.dataset, "train", fast=fast)
+    kw = {"device": device, "seed": seed, "binarize": recipe.binarize}
+    if recipe.kind in LABELED_KINDS:  # yields (x, y)
+        from vaelib.classifier import LabeledLoader
+
+        loader = LabeledLoader(images, labels, recipe.batch_size, **kw)
+    else:
+        loader = DeviceLoader(images, recipe.batch_size, **kw)
     epochs = recipe.fast_epochs if fast else recipe.epochs
     warmup_steps = int(recipe.warmup_fraction * epochs * len(loader))
     model, loss_fn = build_model(recipe, prior=prior, warmup_steps=warmup_steps)
