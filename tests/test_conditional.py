@@ -61,7 +61,7 @@ def test_one_sample_iwae_is_the_elbo_and_the_marginal_mixes_classes(model):
     l1 = cv.conditional_iwae(model, x, y, 1, generator=g1)
     mu, logvar = model.encode(x, y)
     z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=g2)
-    log_px = evaluate.log_likelihood(x, model.decode_logits(z, y), "continuous_bernoulli")
+    log_px = evaluate.decoder_log_prob(x, model.decode_logits(z, y), "continuous_bernoulli")
     kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
     # log w = log p(x|z) + log p(z) - log q(z|x); its mean over z is the ELBO; with one z the
     # difference from log p(x|z) - KL is the Monte Carlo noise of the KL, zero in expectation:

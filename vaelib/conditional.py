@@ -20,10 +20,9 @@ from torch.nn import functional as F
 from vaelib import evaluate, losses
 from vaelib import validate as check
 from vaelib.classifier import N_CLASSES, check_labels
+from vaelib.densities import log_normal_diag, log_standard_normal
 from vaelib.models import mlp
 from vaelib.reparam import reparameterize
-
-_LOG_2PI = math.log(2 * math.pi)
 
 
 def one_hot(y: torch.Tensor, n_classes: int = N_CLASSES) -> torch.Tensor:
@@ -104,7 +103,7 @@ def conditional_iwae(
 ) -> torch.Tensor:
     """The IWAE estimate of ``log p(x | y)`` per image (Burda et al. 2016): x (N, 1, 28, 28),
     y (N,) -> (N,), ``L_k = logsumexp_i [log p(x|z_i, y) + log N(z_i; 0, I) - log q(z_i|x, y)]
-    - log k`` with ``z_i ~ q(z|x, y)``; ``likelihood`` as in ``evaluate.log_likelihood``."""
+    - log k`` with ``z_i ~ q(z|x, y)``; ``likelihood`` as in ``evaluate.decoder_log_prob``."""
     check.integer(k, "k", 1, "the number of importance samples")
     check.floating(x, "x"), check.batch(x, "x", 4, "(N, 1, 28, 28)")
     y = check_labels(y, "y", x.shape[0])
@@ -113,12 +112,12 @@ def conditional_iwae(
     n, d = mu.shape
     mu_k, logvar_k = mu[:, None].expand(n, k, d), logvar[:, None].expand(n, k, d)
     z = reparameterize(mu_k, logvar_k, generator)  # (N, k, D)
-    log_q = -0.5 * ((z - mu_k).pow(2) / logvar_k.exp() + logvar_k + _LOG_2PI).sum(-1)
-    log_p = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+    log_q = log_normal_diag(z, mu_k, logvar_k)  # (N, k)
+    log_p = log_standard_normal(z)
     logits = model.decode_logits(z.reshape(n * k, d), y.repeat_interleave(k)).view(
         n, k, *x.shape[1:]
     )
-    log_px = evaluate.log_likelihood(x[:, None], logits, likelihood)
+    log_px = evaluate.decoder_log_prob(x[:, None], logits, likelihood)
     return torch.logsumexp(log_px + log_p - log_q, dim=1) - math.log(k)
 
 

@@ -23,12 +23,18 @@ class LessonTime:
     """One lesson's measured seconds (full mode), and the machine they were measured on."""
 
     notebook: str
-    first_run_s: float
+    first_run_s: float | None  # None: the lesson is newer than the file (not timed yet)
     rerun_s: float | None  # None: the file predates re-run timings
     machine: str
     fast: bool = False
 
     def __str__(self) -> str:
+        if self.first_run_s is None:
+            return (
+                f"Time: lesson {self.notebook[:2]} is not timed yet (make course-time measures "
+                "it); expect minutes on a CPU where it trains models, and a progress bar for "
+                "every step of more than a few seconds."
+            )
         rerun = (
             f"a re-run with its saved models took {self.rerun_s:.0f} s"
             if self.rerun_s is not None
@@ -64,13 +70,16 @@ def _entry(data: dict, lesson: str | int) -> dict:
     for entry in data.get("notebooks", []):
         if entry["notebook"].startswith(key):
             return entry
-    raise ValueError(f"lesson {key[:2]} is not in {COURSE_TIME.name}: run make course-time.")
+    raise LookupError(f"lesson {key[:2]} is not in {COURSE_TIME.name}: run make course-time.")
 
 
 def lesson_time(lesson: str | int, *, fast: bool = False, path: Path = COURSE_TIME) -> LessonTime:
     """Lesson ``lesson`` ("06")'s measured first run and re-run; print it for the sentence."""
     data = read(path)
-    entry = _entry(data, lesson)
+    try:
+        entry = _entry(data, lesson)
+    except LookupError:  # a lesson newer than the measurement: said plainly, not an error
+        return LessonTime(f"{int(lesson):02d}_", None, None, _machine(data), fast)
     return LessonTime(entry["notebook"], entry["seconds"], entry.get("rerun_seconds"),
                       _machine(data), fast)  # fmt: skip
 
@@ -79,7 +88,10 @@ def announce(lesson: str | int, what: str, *, path: Path = COURSE_TIME) -> str:
     """Print (and return) ``Next: <what>`` with the cell's measured seconds: the cell whose first
     line holds ``what`` (this call's own line) among the lesson's slowest cells."""
     data = read(path)
-    entry = _entry(data, lesson)
+    try:
+        entry = _entry(data, lesson)
+    except LookupError:  # a lesson newer than the measurement
+        entry = {}
     cells = [c for c in entry.get("slowest_cells", []) if what in c.get("first_line", "")]
     if cells:
         took = f"about {cells[0]['seconds']:.0f} s in full mode on {_machine(data)} when measured"
