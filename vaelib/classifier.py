@@ -40,16 +40,7 @@ class LabeledLoader(DeviceLoader):
         self.y = check_labels(labels, "labels", images.shape[0]).to(self.x.device)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:  # type: ignore[override]
-        n = self.x.shape[0]
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).to(self.x.device)
-        else:
-            order = torch.arange(n, device=self.x.device)
-        for i in range(len(self)):
-            rows = order[i * self.batch_size : (i + 1) * self.batch_size]
-            x = self.x[rows]
-            if self.binarize:
-                x = torch.bernoulli(x, generator=self.device_generator)
+        for rows, x in self.batches():
             yield x, self.y[rows]
 
 

@@ -189,13 +189,20 @@ class DeviceLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[torch.Tensor]:
+        for _, x in self.batches():
+            yield x
+
+    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of ``(rows, x)``: the batch's row indices (B,) and its images; the one
+        home of the shuffle and the binarisation (``classifier.LabeledLoader`` adds labels)."""
         n = self.x.shape[0]
         if self.shuffle:
             order = torch.randperm(n, generator=self.generator).to(self.x.device)
         else:
             order = torch.arange(n, device=self.x.device)
         for i in range(len(self)):
-            x = self.x[order[i * self.batch_size : (i + 1) * self.batch_size]]
+            rows = order[i * self.batch_size : (i + 1) * self.batch_size]
+            x = self.x[rows]
             if self.binarize:
                 x = torch.bernoulli(x, generator=self.device_generator)
-            yield x
+            yield rows, x

@@ -30,7 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from vaelib import validate as check
-from vaelib.evaluate import log_likelihood
+from vaelib.evaluate import decoder_log_prob
 
 
 class Quantized(NamedTuple):
@@ -320,7 +320,7 @@ def vq_elbo(
     model.eval()
     codes = model.codes(x)
     logits = model.decode_logits_z(model.quantizer.codebook[codes])
-    return log_likelihood(x, logits, likelihood) + log_prior(codes).to(x.device)
+    return decoder_log_prob(x, logits, likelihood) + log_prior(codes).to(x.device)
 
 
 def uniform_rate(model: VQVAE) -> float:
