@@ -57,4 +57,4 @@ def test_wrong_answers_get_pointed_hints(fn, hint, capsys):
 def test_unanswered_and_none(capsys):
     assert not ex.check_em_step(None)
     assert "No answer yet" in capsys.readouterr().out
-    verdict(capsys, ex.check_em_step(lambda *a: None), "Not yet:", "returns None")
+    verdict(capsys, ex.check_em_step(lambda *a: None), "No answer yet:", "returns None")

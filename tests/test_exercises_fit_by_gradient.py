@@ -48,5 +48,5 @@ def test_refuses_the_grid_search_and_says_no_answer_yet(capsys):
     verdict(capsys, ex.check_fit_by_gradient(shortcut), "Not yet:", "write it yourself")
     assert not ex.check_fit_by_gradient(None)
     assert "No answer yet" in capsys.readouterr().out
-    verdict(capsys, ex.check_fit_by_gradient(lambda *a: None), "Not yet:", "returns None")
+    verdict(capsys, ex.check_fit_by_gradient(lambda *a: None), "No answer yet:", "returns None")
     assert torch.is_tensor(ex._gd_target()[1])

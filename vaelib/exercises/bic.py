@@ -350,7 +350,9 @@ def _call_em(fn, *args):
         out = fn(*[a.clone() for a in args])
     except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
         return f"your function raised {type(err).__name__}: {err}"
-    return "your function returns None: return (weights, means, variances)." if out is None else out
+    if out is None:  # an empty body: no answer yet
+        return feedback.NoAnswer("your function returns None; return (weights, means, variances).")
+    return out
 
 
 def _em_hint(got, x, w, m, v) -> str | None:

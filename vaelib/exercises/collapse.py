@@ -131,7 +131,7 @@ def check_mixture_kl(fn: Callable[..., object] | None) -> bool:
             except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
                 return not_yet(f"your function raised {type(err).__name__}: {err}")
             if got is None:
-                return not_yet("your function returns None: write its body.")
+                return not_yet(NoAnswer("your function returns None; write its body."))
             hint = _mixture_hint(torch.as_tensor(got, dtype=torch.float64), *case)
             if hint is not None:
                 k, d = case[4].shape

@@ -223,7 +223,9 @@ def check_fit_by_gradient(fn: Callable[..., object] | None) -> bool:
             except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
                 return feedback.not_yet(f"your function raised {type(err).__name__}: {err}")
             if got is None:
-                return feedback.not_yet("your function returns None: return (mu, sigma).")
+                return feedback.not_yet(
+                    feedback.NoAnswer("your function returns None; return (mu, sigma).")
+                )
             mu, sigma = feedback.as_floats(got, 2, "the result (mu, sigma)")
             hint = _gd_hint(mu, sigma, direction)
             if hint is not None:

@@ -15,6 +15,7 @@ import torch
 
 from vaelib import vq
 from vaelib.exercises.feedback import (
+    NoAnswer,
     ShortcutError,
     not_yet,
     refuse_shortcut,
@@ -47,7 +48,7 @@ def _run(fn, z_e, codebook, upstream):
     except Exception as err:  # noqa: BLE001 - the student's code may fail in any way
         return f"your function raised {type(err).__name__}: {err}"
     if got is None:
-        return "your function returns None: write its body and return z_st."
+        return NoAnswer("your function returns None; write its body and return z_st.")
     if not isinstance(got, torch.Tensor):
         return f"return a tensor z_st, got {type(got).__name__}."
     if got.shape != z_e.shape:
