@@ -92,9 +92,10 @@ def open_exercise_reverse_kl_modes(
     on one mode, the heavier one (it leaves out less probability mass), with sigma close to the
     mode's width; its objective should have a valley at each mode (the lighter mode's valley is
     a local minimum a gradient descent can fall into), besides a shallow wide one between them.
-    As d shrinks towards two widths the mode valleys merge into one and the reverse fit jumps
-    to cover both modes, never sitting in between as long as the modes are apart. The forward
-    fit covers both modes at every d: its mean near the mixture's mean and its sigma as wide as
+    As d shrinks to about two widths (d near 1.5 for width 0.7, while the target still has two
+    bumps) the mode valleys should merge into one, and the reverse fit should jump from the mode
+    to one wide Gaussian over both, its mean between them. The forward fit covers both modes at
+    every d: its mean near the mixture's mean and its sigma as wide as
     the whole mixture. For a VAE: a one-Gaussian q(z|x) trained on the reverse KL picks one mode
     of a two-mode posterior and ignores the other, so the gap of the ELBO stays open there.
     """
