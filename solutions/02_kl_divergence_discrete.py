@@ -75,6 +75,54 @@ def fit_by_gradient(x, p, direction):
     return mu.item(), log_sigma.exp().item()
 
 
+def open_exercise_reverse_kl_modes(
+    ds: tuple[float, ...] = (2.5, 2.0, 1.5, 1.0, 0.5),
+    weights: tuple[float, float] = (0.35, 0.65),
+    width: float = 0.7,
+) -> dict:
+    """Exercise 4 (open): forward and reverse one-Gaussian fits to two modes at ``-d`` and ``d``.
+
+    For each separation d, fits ``kl.fit_gaussian_on_grid`` in both directions to the mixture
+    with the given weights (the heavier mode at ``+d``) and width 0.7, and finds the local minima
+    over mu of the reverse objective (its surface minimised over sigma, each minimum the lowest
+    point within 0.25 either side). Returns ``{d: {"forward_mu", "forward_sigma", "reverse_mu",
+    "reverse_sigma", "reverse_minima"}}``, the minima as a list of mu values.
+
+    What it shows: while the modes are well apart (d a few widths), the reverse fit should sit
+    on one mode, the heavier one (it leaves out less probability mass), with sigma close to the
+    mode's width; its objective should have a valley at each mode (the lighter mode's valley is
+    a local minimum a gradient descent can fall into), besides a shallow wide one between them.
+    As d shrinks to about two widths (d near 1.5 for width 0.7, while the target still has two
+    bumps) the mode valleys should merge into one, and the reverse fit should jump from the mode
+    to one wide Gaussian over both, its mean between them. The forward fit covers both modes at
+    every d: its mean near the mixture's mean and its sigma as wide as
+    the whole mixture. For a VAE: a one-Gaussian q(z|x) trained on the reverse KL picks one mode
+    of a two-mode posterior and ignores the other, so the gap of the ELBO stays open there.
+    """
+    from vaelib import kl
+
+    x = torch.linspace(-6, 6, 241, dtype=torch.float64)
+    out = {}
+    for d in ds:
+        p = kl.gaussian_mixture_on_grid(x, list(weights), [-d, d], [width, width])
+        fwd = kl.fit_gaussian_on_grid(x, p, "forward")
+        rev = kl.fit_gaussian_on_grid(x, p, "reverse")
+        profile = rev.surface.min(dim=1).values  # best over sigma, per mu
+        minima = []
+        for i in range(5, len(profile) - 5):
+            window = profile[i - 5 : i + 6]
+            if torch.isfinite(profile[i]) and profile[i] == window.min() < window.max():
+                minima.append(float(rev.mus[i]))
+        out[d] = {
+            "forward_mu": fwd.mu,
+            "forward_sigma": fwd.sigma,
+            "reverse_mu": rev.mu,
+            "reverse_sigma": rev.sigma,
+            "reverse_minima": minima,
+        }
+    return out
+
+
 CHECKS = [
     ("vaelib.exercises.kl", "check_die_kl", die_kl),
     ("vaelib.exercises.kl", "check_kl_bits", kl_bits),

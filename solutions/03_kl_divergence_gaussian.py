@@ -59,6 +59,65 @@ def kl_full_covariance(mu_q, cov_q, mu_p, cov_p):
     return 0.5 * (trace + mahalanobis - d + log_dets)
 
 
+def open_exercise_mixture_prior_kl(seed: int = 0) -> dict:
+    """Exercise 4 (open): ``D_KL(q || p)`` for a two-mode prior, which has no closed form.
+
+    q = N(1, 0.5^2), p = 0.5 N(-2, 1) + 0.5 N(2, 1). Returns the Monte Carlo estimates and
+    standard errors for n = 10 ... 10^5 (``"mc"``: {n: (estimate, stderr)}), the quadrature
+    value (``"quadrature"``) and the closed form against the moment-matched N(0, 5)
+    (``"moment_matched"``).
+
+    What it shows: the Monte Carlo estimates scatter around the quadrature value with an error
+    that shrinks like 1 / sqrt(n); about a hundred samples should bring two standard errors
+    below the gap between the two priors' KLs. The moment-matched Gaussian should give the
+    smaller KL: q sits at z = 1, on the flank of the mixture's mode at 2, while half of the
+    mixture's mass sits at -2, far from q; around z = 1 the wide N(0, 5) has more density than
+    the mixture, so it charges q less. A mixture prior charges codes by where its components
+    are: a VAE trained with one (lesson 08) pulls its posteriors onto the components, where the
+    mixture is denser than any single Gaussian could be.
+    """
+    import math
+
+    from torch import distributions as D
+
+    from vaelib import kl
+
+    p = D.MixtureSameFamily(
+        D.Categorical(torch.tensor([0.5, 0.5])), D.Normal(torch.tensor([-2.0, 2.0]), 1.0)
+    )
+    q = D.Normal(torch.tensor(1.0), torch.tensor(0.5))
+    mc = {}
+    for n in (10, 100, 1000, 10_000, 100_000):
+        est = kl.kl_monte_carlo(q, p, n, seed)
+        mc[n] = (float(est.estimate), float(est.stderr))
+    quadrature = float(kl.kl_integral_1d(q, p, torch.linspace(-5, 7, 20_001)))
+    moment_matched = float(
+        D.kl_divergence(q, D.Normal(torch.tensor(0.0), torch.tensor(math.sqrt(5.0))))
+    )
+    return {"mc": mc, "quadrature": quadrature, "moment_matched": moment_matched}
+
+
+def open_exercise_point_code_cost(dim: int = 20) -> dict:
+    """Exercise 5 (open): the KL term of a code with mu = 0 and a tiny sigma, per exponent.
+
+    Returns ``{k: KL}`` for sigma = 10^-k, k = 1 ... 6, of a ``dim``-dimensional code, from the
+    closed form ``0.5 sum_d (sigma^2 + mu^2 - 1 - log sigma^2)``.
+
+    What it shows: for small sigma the cost is about ``dim (-log sigma - 1/2)`` nats, so each
+    factor of 10 smaller sigma should add ``dim log 10`` (about 46 nats for 20 dimensions): the
+    cost grows without bound, like -log sigma per dimension. A point-like code (an autoencoder's)
+    is infinitely expensive, so the optimiser shrinks sigma only as long as the reconstruction
+    gains more nats than the KL charges.
+    """
+    import math
+
+    out = {}
+    for k in range(1, 7):
+        var = 10.0 ** (-2 * k)
+        out[k] = 0.5 * dim * (var - 1 - math.log(var))
+    return out
+
+
 CHECKS = [
     ("vaelib.exercises.kl", "check_gaussian_kl", gaussian_kl),
     ("vaelib.exercises.kl", "check_kl_diagonal", kl_diagonal),

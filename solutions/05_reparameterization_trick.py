@@ -50,6 +50,59 @@ def score_with_baseline(f_z, z, mu, sigma):
     return torch.stack([(weight * score_mu).mean(), (weight * score_sigma).mean()])
 
 
+def open_exercise_score_baseline(
+    mu: float = 2.0, sigma: float = 0.5, n: int = 20_000, seed: int = 0
+) -> dict:
+    """Exercise 4 (open): a constant baseline b in the score-function estimator.
+
+    For f(z) = z^2 at mu = 2, sigma = 0.5 and b in {0, 2, 4, mu^2 + sigma^2, 6}, returns the
+    mean and per-sample variance of the d/dmu estimate (``"by_b"``: {b: (mean, variance)}), the
+    pathwise estimator's variance (``"pathwise_variance"``) and, for f(z) = 1[z > 0], both
+    estimators' d/dmu means (``"step"``) and the exact value N(0; mu, sigma^2).
+
+    What it shows: every b gives the same mean, about 2 mu = 4 (unbiased, since E[grad log q] = 0),
+    but the variance depends on b and should be smallest near b = E[f] = mu^2 + sigma^2, where it
+    comes much closer to (though stays above) the pathwise estimator's 4 sigma^2 = 1. For the
+    step function the pathwise estimator returns 0 (its derivative is 0 almost everywhere), which
+    is wrong, while the score function needs only values of f and estimates the true gradient,
+    the Gaussian density at 0.
+    """
+    import math
+
+    from vaelib import reparam
+
+    mu_t, sigma_t = torch.tensor([mu]), torch.tensor([sigma])
+
+    def f(z):
+        return z.squeeze(-1) ** 2
+
+    by_b = {}
+    for b in (0.0, 2.0, 4.0, mu**2 + sigma**2, 6.0):
+        g = torch.Generator().manual_seed(seed)
+        est = reparam.score_function_gradient(lambda z, b=b: f(z) - b, mu_t, sigma_t, n, g)
+        by_b[b] = (float(est.grad[0]), float(est.per_sample[0].var()))
+    g = torch.Generator().manual_seed(seed)
+    path = reparam.pathwise_gradient(f, mu_t, sigma_t, n, g)
+
+    def step(z):
+        return (z.squeeze(-1) > 0).to(z.dtype)
+
+    g = torch.Generator().manual_seed(seed)
+    score_step = reparam.score_function_gradient(step, mu_t, sigma_t, n, g)
+    g = torch.Generator().manual_seed(seed)
+    path_step = reparam.pathwise_gradient(step, mu_t, sigma_t, n, g)
+    exact = math.exp(-0.5 * (mu / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    return {
+        "by_b": by_b,
+        "pathwise_variance": float(path.per_sample[0].var()),
+        "step": {
+            "score": float(score_step.grad[0]),
+            "pathwise": float(path_step.grad[0]),
+            "exact": exact,
+        },
+    }
+
+
 CHECKS = [
     ("vaelib.exercises.reparam", "check_variance_ratio", variance_ratio),
     ("vaelib.exercises.reparam", "check_score_mu", score_mu),

@@ -105,6 +105,102 @@ def gaussian_nll(x, mean, logvar):
     return nll.flatten(1).sum(1)
 
 
+def open_exercise_learned_variance(n_train: int = 1000, epochs: int = 3, seed: int = 0) -> dict:
+    """Exercise 6 (open): ``MyVAE`` with a Gaussian decoder and one learned scalar log sigma^2.
+
+    Trains exercise 1's ``MyVAE`` on the grey (not binarised) fast-subset images with the loss
+    ``gaussian_nll(x, sigmoid(logits), logvar_x) + KL`` (exercise 5), ``logvar_x`` a scalar
+    parameter starting at 0 (sigma = 1) with a larger learning rate than the weights (one number
+    with Adam's steps of about lr per batch needs a few hundred steps at 1e-3), for a few epochs
+    on a CPU. Returns the learned
+    ``sigma`` per epoch (``"sigma"``) and the per-pixel squared error of the reconstructions
+    (``"mse"``).
+
+    What it shows: sigma should fall well below its start of 1, towards the root of the
+    reconstructions' mean squared error, because for a fixed reconstruction the Gaussian NLL is
+    minimised at sigma^2 = MSE: the model learns how far off its means are. A per-pixel sigma
+    (one parameter per pixel) should be largest on the garments' edges and textures, where the
+    means are least certain, and smallest on the background. Samples with the decoder's noise
+    added look speckled; the means alone look smooth and blurry.
+    """
+    from vaelib.data import load_dataset, to_float
+
+    train_x = to_float(load_dataset("fashion-mnist", "train", fast=True)[0][:n_train])
+    torch.manual_seed(seed)
+    model = MyVAE(latent_dim=20)
+    model.logvar_x = nn.Parameter(torch.zeros(()))
+    weights = [p for name, p in model.named_parameters() if name != "logvar_x"]
+    opt = torch.optim.Adam([{"params": weights}, {"params": [model.logvar_x], "lr": 0.05}], lr=1e-3)
+    sigmas = []
+    for _ in range(epochs):
+        for x in train_x[torch.randperm(len(train_x))].split(100):
+            logits, mu, logvar = model(x)
+            kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+            loss = (gaussian_nll(x, torch.sigmoid(logits), model.logvar_x) + kl).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sigmas.append((0.5 * model.logvar_x).exp().item())
+    with torch.no_grad():
+        mu, _ = model.encode(train_x)
+        mse = float((torch.sigmoid(model.decode_logits(mu)) - train_x).pow(2).mean())
+    return {"sigma": sigmas, "mse": mse}
+
+
+def open_exercise_iwae_k(
+    ks: tuple[int, ...] = (1, 5),
+    snr_ks: tuple[int, ...] = (1, 20),
+    n_train: int = 1000,
+    epochs: int = 2,
+    seed: int = 0,
+) -> dict:
+    """Exercise 7 (open): the IWAE with several k, and the gradient's SNR per network.
+
+    A small-budget version (a subset of the fast data, binarised with a fixed seed, a couple of
+    epochs on a CPU): trains ``models.VAE`` on ``-iwae.iwae_bound(model, x, k)`` for each k with
+    the same number of epochs (on a CPU a step costs about k times a VAE step, so "the same
+    time" means k times fewer epochs for the larger k), then scores 200 test images with
+    ``evaluate.iwae_log_likelihood(..., k=100)``. On the k = 1 model it measures
+    ``iwae.gradient_snr`` for each k in ``snr_ks``. Returns ``{"l100": {k: mean L_100}, "snr": {k:
+    {"encoder", "decoder"}}}``.
+
+    What it shows: on the same epochs a larger k should score the test images at least as high
+    on L_100 (a tighter objective trains the decoder towards log p(x)); on the same *time* the
+    gain shrinks and k = 5 is often the best compromise. The SNR separates the two networks:
+    as k grows the decoder's gradient SNR should rise while the encoder's falls (Rainforth et al.
+    2018), because the encoder's gradient of a tight bound approaches 0 while its noise does
+    not. That is why training the decoder on L_20 and the encoder on L_1 (their split) should
+    give the encoder back its SNR without losing the decoder's tighter objective.
+    """
+    from vaelib import evaluate, iwae, models
+    from vaelib.data import load_dataset, to_float
+
+    g = torch.Generator().manual_seed(seed)
+    train_x = to_float(load_dataset("fashion-mnist", "train", fast=True)[0][:n_train])
+    train_x = torch.bernoulli(train_x, generator=g)
+    test_x = to_float(load_dataset("fashion-mnist", "test", fast=True)[0][:200])
+    test_x = torch.bernoulli(test_x, generator=g)
+    trained, l100 = {}, {}
+    for k in ks:
+        torch.manual_seed(seed)
+        model = models.VAE(latent_dim=20)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for _ in range(epochs):
+            for x in train_x[torch.randperm(len(train_x))].split(100):
+                loss = -iwae.iwae_bound(model, x, k).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        model.eval()
+        with torch.no_grad():
+            gen = torch.Generator().manual_seed(seed)
+            l100[k] = evaluate.iwae_log_likelihood(model, test_x, 100, generator=gen).mean().item()
+        trained[k] = model
+    gen = torch.Generator().manual_seed(seed)
+    snr = iwae.gradient_snr(trained[ks[0]], train_x[:64], snr_ks, repeats=20, generator=gen)
+    return {"l100": l100, "snr": snr}
+
+
 CHECKS = [
     ("vaelib.exercises.build", "check_vae_module", MyVAE),
     ("vaelib.exercises.build", "check_training_loop", train_vae),
