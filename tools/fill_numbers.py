@@ -249,6 +249,31 @@ def fill(text: str, template: str, results: dict) -> str:
     return text[: m.start()] + "".join(out) + text[pos:]
 
 
+README = "README.md"
+README_ROW = re.compile(
+    r"^(\| (\d\d) \| \[`\d\d_[^\n]*?\| )(?:\d+ s|n/m) \| (?:\d+ s|n/m) \|$", re.M
+)
+README_TOTAL = re.compile(r"\*\*\d+ s for the whole(\s+)course\*\*")
+
+
+def fill_readme_times(text: str, course_time: Path | None = None) -> str:
+    """README's lesson table (first run, re-run) and its whole-course total, from
+    ``docs/course_time.json`` (``make course-time``): the one source ``vaelib.timing`` reads."""
+    from vaelib import timing
+
+    path = course_time or timing.COURSE_TIME
+    seconds, total = timing.readme_seconds(path), round(timing.read(path)["total_seconds"])
+
+    def row(m: re.Match) -> str:
+        if m.group(2) not in seconds:
+            return m.group(0)
+        first, rerun = seconds[m.group(2)]
+        return f"{m.group(1)}{first} s | {'n/m' if rerun is None else f'{rerun} s'} |"
+
+    text = README_ROW.sub(row, text)
+    return README_TOTAL.sub(lambda m: f"**{total} s for the whole{m.group(1)}course**", text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="report, do not write")
@@ -261,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         texts[name] = fill(texts[name], template, results)
     for name in BLOCK_FILES:
         texts[name] = fill_blocks(texts.get(name, (ROOT / name).read_text()), results)
+    texts[README] = fill_readme_times((ROOT / README).read_text())
     stale = [name for name, text in texts.items() if text != (ROOT / name).read_text()]
     if args.check:
         for name in stale:
