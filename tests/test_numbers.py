@@ -221,7 +221,7 @@ def test_fill_rewrites_the_docs_blocks_from_lesson08_results():
     }
     text = "a\n<!-- numbers: sweep -->\nold\n<!-- /numbers -->\nb <!-- numbers: priors -->\n<!-- /numbers -->"
     out = fill.fill_blocks(text, {"08": r08})
-    assert "| 1 | 17.18 | 229.74 | 246.92 | 20 |" in out and "old" not in out
+    assert "| 1 | 17.2 | 229.7 | 246.9 | 20 |" in out and "old" not in out
     assert "<!-- numbers: priors -->\n| model |\n|---|\n<!-- /numbers -->" in out
     names = [m[1] for m in fill.BLOCK.findall((ROOT / "docs" / "lesson08_results.md").read_text())]
     assert names == ["sweep", "fixes", "priors"]

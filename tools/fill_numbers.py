@@ -147,17 +147,24 @@ TEMPLATES: list[tuple[str, str]] = [
     ),
     (
         DECK,
-        '| $\\mathcal{N}(0, I)$ prior | ${08.iwae."N(0, I)":.1f}$ | {08.test_neg_elbo."N(0, I)":.1f} | {08.P."N(0, I)":.2f} | {08.C."N(0, I)":.2f} | {08.p_plus_c."N(0, I)":.2f} | {08.holes."N(0, I)":.2f} |',
+        '| $\\mathcal{N}(0, I)$ prior | ${08.iwae."N(0, I)":.1f}$ | {08.test_neg_elbo."N(0, I)":.1f} | {08.P."N(0, I)":.2f} | {08.C."N(0, I)":.2f} | {08.p_plus_c."N(0, I)":.2f} | {08.holes."N(0, I)":.3f} |',
     ),
     (
         DECK,
-        '| learned mixture prior ($K = {08.K}$) | ${08.iwae."learned MoG":.1f}$ | {08.test_neg_elbo."learned MoG":.1f} | {08.P."learned MoG":.2f} | {08.C."learned MoG":.2f} | {08.p_plus_c."learned MoG":.2f} | {08.holes."learned MoG":.2f} |',
+        '| learned mixture prior ($K = {08.K}$) | ${08.iwae."learned MoG":.1f}$ | {08.test_neg_elbo."learned MoG":.1f} | {08.P."learned MoG":.2f} | {08.C."learned MoG":.2f} | {08.p_plus_c."learned MoG":.2f} | {08.holes."learned MoG":.3f} |',
     ),
     (
         DECK,
-        '| ex-post mixture, $\\mathcal{N}(0, I)$ decoder | ${08.iwae."ex-post MoG":.1f}$ | {08.test_neg_elbo."ex-post MoG":.1f} | {08.P."ex-post MoG":.2f} | {08.C."ex-post MoG":.2f} | {08.p_plus_c."ex-post MoG":.2f} | {08.holes."ex-post MoG":.2f} |',
+        '| ex-post mixture, $\\mathcal{N}(0, I)$ decoder | ${08.iwae."ex-post MoG":.1f}$ | {08.test_neg_elbo."ex-post MoG":.1f} | {08.P."ex-post MoG":.2f} | {08.C."ex-post MoG":.2f} | {08.p_plus_c."ex-post MoG":.2f} | {08.holes."ex-post MoG":.3f} |',
     ),
 ]
+
+
+def _f1(value: float) -> str:
+    """``value`` to 1 decimal: results keep 6 significant digits (256.525, 240.005), whose second
+    decimal can round either way from what the notebook printed (256.53, 240.00); one decimal
+    cannot."""
+    return f"{value:.1f}"
 
 
 def _sweep(results: dict) -> str:
@@ -165,7 +172,7 @@ def _sweep(results: dict) -> str:
     rows = ["| beta | rate R (nats) | distortion D (nats) | test -ELBO (nats) | active units (Burda) |",
             "|---:|---:|---:|---:|---:|"]  # fmt: skip
     for beta, s in r["sweep"].items():
-        rows.append(f"| {beta} | {s['R']:.2f} | {s['D']:.2f} | {s['-ELBO']:.2f} | "
+        rows.append(f"| {beta} | {_f1(s['R'])} | {_f1(s['D'])} | {_f1(s['-ELBO'])} | "
                     f"{r['active_units'][beta]} |")  # fmt: skip
     return "\n".join(rows)
 
@@ -175,8 +182,8 @@ def _fixes(results: dict) -> str:
     rows = ["| run (beta = 8) | active units (Burda) | R (nats) | D (nats) | test -ELBO (nats) |",
             "|---|---:|---:|---:|---:|"]  # fmt: skip
     for name, s in r["fixes"].items():
-        rows.append(f"| {name} | {r['fixes_active_units'][name]} | {s['R']:.2f} | {s['D']:.2f} | "
-                    f"{s['-ELBO']:.2f} |")  # fmt: skip
+        rows.append(f"| {name} | {r['fixes_active_units'][name]} | {_f1(s['R'])} | {_f1(s['D'])} | "
+                    f"{_f1(s['-ELBO'])} |")  # fmt: skip
     return "\n".join(rows)
 
 
