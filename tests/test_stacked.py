@@ -115,7 +115,14 @@ def test_what_cannot_stack_is_refused(models, loss_fns, match):
         stacked.train_many(models, _batches(1), loss_fns, epochs=1, progress=False)
 
 
-def test_train_or_load_many_stacks_and_saves_what_train_or_load_loads(monkeypatch, capsys):
+@pytest.mark.parametrize(("amp", "rel"), [(False, 1e-5), (True, 1e-3)])
+def test_train_or_load_many_stacks_and_saves_what_train_or_load_loads(
+    monkeypatch, capsys, amp, rel
+):
+    """In float32 the stack's loss history equals training alone to float rounding; with bfloat16
+    autocast (the default on a CPU where bf16 matmuls pay, e.g. AVX-512 bf16) the batched and
+    the single matrix products round differently, so to bf16's 3 significant digits."""
+    monkeypatch.setattr(T, "default_amp", lambda device: amp)
     tiny = T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1)
     warm = T.Recipe("vae_mlp", latent_dim=2, epochs=1, fast_epochs=1, beta=2.0, warmup_fraction=0.5)
     for name, recipe in (("tiny_a", tiny), ("tiny_b", warm), ("tiny_alone", warm)):
@@ -127,8 +134,9 @@ def test_train_or_load_many_stacks_and_saves_what_train_or_load_loads(monkeypatc
     assert isinstance(model, VAE) and not model.training and len(history["loss"]) == 1
     assert 0 < history["beta"][0] < 2.0
     alone, alone_history = T.train_or_load("tiny_alone", progress=False)
-    assert history["loss"] == pytest.approx(alone_history["loss"], rel=1e-5)
-    _close(alone, model, lr=1e-3, steps=len(history["loss"]) * 24)
+    assert history["loss"] == pytest.approx(alone_history["loss"], rel=rel)
+    if not amp:
+        _close(alone, model, lr=1e-3, steps=len(history["loss"]) * 24)
     capsys.readouterr()
     again, history2 = T.train_or_load("tiny_b", progress=False)  # the stack's checkpoint
     assert "loaded" in capsys.readouterr().out and history2 == out["tiny_b"][1]

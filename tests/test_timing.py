@@ -28,12 +28,48 @@ def test_readme_table_gives_the_measured_times():
     assert f"**{total} s for the whole\ncourse**" in readme or f"{total} s for the whole" in readme
 
 
-def test_every_lesson_prints_its_measured_time_in_its_setup_cell():
+def test_every_lesson_says_its_measured_time_under_its_title():
+    """The line README's row agrees with (both from the file), in the first cell, not in an
+    output: a committed run's output would quote the measurement before that run."""
     import nbformat
 
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        setup = nbformat.read(path, as_version=4).cells[1].source
-        assert f'lesson_time("{path.name[:2]}", fast=lesson.fast)' in setup, path.name
+        cells = nbformat.read(path, as_version=4).cells
+        title = cells[0].source.splitlines()
+        assert timing.time_line(path.name[:2]) in title, f"{path.name}: run make numbers"
+        assert sum(s.startswith(timing.TIME_LINE_PREFIX) for s in title) == 1, path.name
+        first, rerun = timing.readme_seconds().get(path.name[:2], (None, None))
+        if first is not None:
+            line = timing.time_line(path.name[:2])
+            assert f"took {first} s the first time" in line, path.name
+            assert rerun is None or f"saved models took {rerun} s" in line, path.name
+        assert "lesson_time(" not in cells[1].source, f"{path.name}: the setup cell prints none"
+
+
+def test_the_time_line_is_filled_in_place_and_touches_no_output(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from fill_numbers import fill_notebook_time
+
+    data = {"machine": {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2, "device": "cpu"},
+            "total_seconds": 9, "notebooks": [{"notebook": "06_x.ipynb", "seconds": 80.4,
+                                              "rerun_seconds": 9.6}]}  # fmt: skip
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(data))
+    out = {"output_type": "stream", "name": "stdout", "text": ["Time: 78 s\n"]}
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# L06\n", "\n", "[Open in Colab](x)\n", "\n", "Text."]},
+                    {"cell_type": "code", "metadata": {}, "source": [], "outputs": [out], "execution_count": 1}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    once = fill_notebook_time(json.dumps(nb), "06", path)
+    twice = fill_notebook_time(once, "06", path)
+    assert once == twice  # replaced in place, never added twice
+    filled = json.loads(once)
+    title = "".join(filled["cells"][0]["source"])
+    assert "> Time: this lesson took 80 s the first time" in title
+    assert "2 CPU cores (Intel Xeon Processor)" in title and "took 10 s" in title
+    assert title.index("Open in Colab") < title.index("> Time:") < title.index("Text.")
+    assert filled["cells"][1]["outputs"] == [out]
 
 
 def test_lesson_time_says_both_runs_and_the_machine(tmp_path):

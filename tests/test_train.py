@@ -203,3 +203,41 @@ def test_lesson08_recipes_build_their_losses_and_refuse_a_missing_prior():
         T.train_or_load("lesson08_beta1", prior=prior)
     meta = T._prior_meta(prior)
     assert meta["class"] == "MixturePrior" and meta["parameters"] == 3 + 2 * 3 * 20
+
+
+def _save_as_lesson_did(name: str, model: torch.nn.Module, **extra: object) -> None:
+    """A checkpoint exactly as train_or_load writes it for RECIPES[name] in fast mode."""
+    from dataclasses import asdict
+
+    recipe = T.RECIPES[name]
+    epochs = recipe.fast_epochs
+    meta = {"epochs": epochs, "recipe": asdict(recipe), "seed": 0, **extra, "steps": 5}
+    history = {"loss": [1.0] * epochs}
+    C.save_checkpoint(C.checkpoint_path(name, fast=True), model, history, meta)
+
+
+def test_load_trained_rebuilds_a_learned_mixture_prior_of_the_saved_size():
+    from vaelib.priors import MixturePrior
+
+    saved = VAE(latent_dim=20)
+    saved.prior = MixturePrior(3, 20, seed=4)  # K = 3: a size only the checkpoint knows
+    _save_as_lesson_did("lesson08_mog_prior", saved, prior={"class": "MixturePrior"})
+    model, history = T.load_trained("lesson08_mog_prior", fast=True)
+    assert isinstance(model.prior, MixturePrior) and model.prior.means.shape == (3, 20)
+    torch.testing.assert_close(model.prior.means, saved.prior.means)
+    torch.testing.assert_close(model.decoder[0].weight, saved.decoder[0].weight)
+    assert len(history["loss"]) == T.RECIPES["lesson08_mog_prior"].fast_epochs
+
+
+def test_load_trained_refuses_a_missing_or_foreign_checkpoint():
+    with pytest.raises(FileNotFoundError, match="run that lesson first"):
+        T.load_trained("lesson08_beta1", fast=True)
+    _save_as_lesson_did("lesson08_beta1", VAE(latent_dim=20))
+    model, _ = T.load_trained("lesson08_beta1", fast=True)
+    assert not hasattr(model, "prior")
+    C.save_checkpoint(C.checkpoint_path("lesson08_beta2", fast=True), VAE(latent_dim=20),
+                      {"loss": [1.0]}, {"epochs": 1, "recipe": {"kind": "vae_mlp"}})  # fmt: skip
+    with pytest.raises(C.CheckpointError, match="another recipe"):
+        T.load_trained("lesson08_beta2", fast=True)
+    with pytest.raises(ValueError, match="has no recipe"):
+        T.load_trained("nonexistent")

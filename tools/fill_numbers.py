@@ -281,6 +281,34 @@ def fill_readme_times(text: str, course_time: Path | None = None) -> str:
     return README_TOTAL.sub(lambda m: f"**{total} s for the whole{m.group(1)}course**", text)
 
 
+def fill_notebook_time(text: str, lesson: str, course_time: Path | None = None) -> str:
+    """A lesson notebook's JSON text with the time line under its title (``timing.time_line``,
+    from ``docs/course_time.json``): replaced where there is one, else put after the launch
+    badges. Only the first (markdown) cell changes, so no output of the run is touched."""
+    from vaelib import timing
+
+    nb = json.loads(text)
+    cell = nb["cells"][0]
+    if cell["cell_type"] != "markdown":
+        raise ValueError(f"lesson {lesson}'s first cell is not its markdown title")
+    lines = "".join(cell["source"]).split("\n")
+    line = timing.time_line(lesson, **({"path": course_time} if course_time else {}))
+    old = [i for i, s in enumerate(lines) if s.startswith(timing.TIME_LINE_PREFIX)]
+    if old:
+        lines[old[0]] = line
+    else:
+        badges = next((i for i, s in enumerate(lines) if "Open in Colab" in s), 0)
+        lines[badges + 1 : badges + 1] = ["", line]
+    source = "\n".join(lines)
+    cell["source"] = source.splitlines(keepends=True)
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def lesson_notebooks() -> list[Path]:
+    """The numbered lesson notebooks, in order."""
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="report, do not write")
@@ -294,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in BLOCK_FILES:
         texts[name] = fill_blocks(texts.get(name, (ROOT / name).read_text()), results)
     texts[README] = fill_readme_times((ROOT / README).read_text())
+    for path in lesson_notebooks():
+        name = str(path.relative_to(ROOT))
+        texts[name] = fill_notebook_time(path.read_text(), path.name[:2])
     stale = [name for name, text in texts.items() if text != (ROOT / name).read_text()]
     if args.check:
         for name in stale:

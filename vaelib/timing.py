@@ -4,9 +4,10 @@ README's table gives.
 ``make course-time`` (``benchmarks/course_time.py``) runs every lesson in full mode from empty
 checkpoints (the first run: models are trained and saved), then again with the saved models
 (the re-run), and writes ``docs/course_time.json``. ``lesson_time("06")`` reads it; its text is
-what each lesson's setup cell prints. ``announce("06", what)`` is the first line of a long cell:
-what it is about to do and how long it took when measured. tests/test_timing.py checks that
-README's table gives the same numbers.
+the line under each lesson's title (``make numbers`` writes it there, and README's table, from
+the same file, so a committed lesson never quotes an older measurement than README).
+``announce("06", what)`` is the first line of a long cell: what it is about to do and how long
+it took when measured. tests/test_timing.py checks that both give the same numbers.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def _machine(data: dict) -> str:
     cores = m.get("cores")
     device = m.get("device", "cpu")
     where = f"{cores} CPU cores" if device == "cpu" and cores else device
-    return f"{where} ({m['cpu']})" if m.get("cpu") and device == "cpu" else where
+    cpu = " ".join(str(m.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split())
+    return f"{where} ({cpu})" if cpu and device == "cpu" else where
 
 
 def read(path: Path = COURSE_TIME) -> dict:
@@ -100,6 +102,15 @@ def announce(lesson: str | int, what: str, *, path: Path = COURSE_TIME) -> str:
     text = f"Next: {what}: {took}; slower or busy machines take longer."
     print(text)
     return text
+
+
+TIME_LINE_PREFIX = "> Time: "  # the lesson's line under its title, in its first (markdown) cell
+
+
+def time_line(lesson: str | int, path: Path = COURSE_TIME) -> str:
+    """The markdown line under lesson ``lesson``'s title: its measured times, as a quote."""
+    text = str(lesson_time(lesson, path=path))
+    return TIME_LINE_PREFIX + text.removeprefix("Time: ")
 
 
 def readme_seconds(path: Path = COURSE_TIME) -> dict[str, tuple[int, int | None]]:

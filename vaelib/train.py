@@ -349,6 +349,45 @@ def train_or_load(
     return model, history
 
 
+def load_trained(
+    name: str, device: str | torch.device = "cpu", *, fast: bool | None = None
+) -> tuple[nn.Module, History]:
+    """The model ``RECIPES[name]`` as a lesson trained and saved it, loaded without retraining:
+    for a model whose start only its own lesson can rebuild (lesson 08's learned prior starts
+    from a mixture fitted to another model's codes). A learned mixture prior is rebuilt with
+    the size its checkpoint holds and attached as ``model.prior``. Raises FileNotFoundError
+    (run that lesson first) when there is no checkpoint, and ``CheckpointError`` when the one
+    there was made by another recipe or for fewer epochs."""
+    from vaelib.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+
+    if name not in RECIPES:
+        raise ValueError(f"name={name!r} has no recipe: use one of {sorted(RECIPES)}.")
+    recipe = RECIPES[name]
+    fast = fast_mode() if fast is None else fast
+    path = checkpoint_path(name, fast=fast)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no checkpoint for {name!r} ({'fast' if fast else 'full'} mode): the lesson that "
+            f"trains it saves it; run that lesson first (lesson {name[6:8]} for lessonNN_ names)."
+        )
+    blob = read_checkpoint(path)
+    epochs = recipe.fast_epochs if fast else recipe.epochs
+    saved = blob["meta"]
+    if saved.get("recipe") != plain(asdict(recipe)) or saved.get("epochs") != epochs:
+        raise CheckpointError(
+            f"{path.name} was made by another recipe or epoch count than RECIPES[{name!r}] "
+            f"({epochs} epochs): re-run the lesson that trains it."
+        )
+    model, _ = build_model(recipe) if recipe.prior is None else (None, None)
+    if recipe.prior == "mixture":
+        from vaelib.priors import MixturePrior
+
+        k, d = blob["state_dict"]["prior.means"].shape
+        model, _ = build_model(recipe, prior=MixturePrior(int(k), int(d)))
+    history, _ = load_checkpoint(path, model.to(device))
+    return model, history
+
+
 # Recipe fields that only weigh the loss: recipes that differ only in these train as one stack.
 LOSS_WEIGHT_FIELDS = frozenset({"beta", "free_bits", "warmup_fraction"})
 
