@@ -15,6 +15,9 @@ VENV ?= $(HOME)/.cache/vae-course/venv-$(REQ_HASH)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vae-course-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# torch's idle OpenMP threads spin briefly, then sleep: without it a busy neighbour process makes
+# training ~28x slower on 2 cores (vaelib.runtime.OPENMP_ENV holds the value; a test compares).
+export GOMP_SPINCOUNT ?= 10000
 # vaelib is imported from this clone, whichever clone installed the shared venv.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 # The student's workspace: their own copies of the lessons, figures and checkpoints (git-ignored).

@@ -26,6 +26,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from vaelib.runtime import OPENMP_ENV  # noqa: E402  (as make test's kernels get it)
 
 
 def _spin(deadline: float, stop) -> None:
@@ -105,7 +107,7 @@ def run_once(notebooks: list[str], busy: int, hog_seconds: float, cell_timeout: 
     """One run of the notebook tests beside ``busy`` busy processes."""
     with tempfile.TemporaryDirectory(prefix="under-load-") as tmp:
         tmp = Path(tmp)
-        env = {**os.environ, "VAELIB_FAST": "1", "VAELIB_PICS": str(tmp / "pics"),
+        env = {**OPENMP_ENV, **os.environ, "VAELIB_FAST": "1", "VAELIB_PICS": str(tmp / "pics"),
                "VAELIB_CHECKPOINTS": str(tmp / "checkpoints"), "PYTHONPATH": str(ROOT)}  # fmt: skip
         env.pop("MPLBACKEND", None)
         cmd = [sys.executable, "-m", "pytest", *notebooks, "--nbval-lax",

@@ -206,3 +206,20 @@ def test_bf16_speedup_is_a_measured_ratio_and_zero_without_bf16(monkeypatch):
     monkeypatch.setattr(runtime, "bf16_matmul_supported", lambda: False)
     assert runtime.bf16_matmul_speedup("cpu", (8, 16, 4), 1) == 0.0
     assert runtime.bf16_matmul_speedup("meta") == 0.0
+
+
+def test_the_openmp_wait_is_one_value_for_make_the_lab_kernel_and_the_load_test():
+    """make's targets, the workspace kernel and suite_under_load give torch one spin count."""
+    import re
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    make = re.search(r"^export GOMP_SPINCOUNT \?= (\d+)$", (root / "Makefile").read_text(), re.M)
+    assert make and vaelib.runtime.OPENMP_ENV == {"GOMP_SPINCOUNT": make.group(1)}
+    sys.path.insert(0, str(root / "tools"))
+    from workspace import kernel_spec
+
+    spec = kernel_spec(root, root / "work")
+    assert spec["env"]["GOMP_SPINCOUNT"] == make.group(1)
+    assert "OPENMP_ENV, **os.environ" in (root / "benchmarks/suite_under_load.py").read_text()

@@ -161,6 +161,9 @@ def write_copy(lesson: Path, target: Path, root: Path = ROOT) -> None:
 
 def kernel_spec(root: Path, work: Path) -> dict:
     """The workspace kernel: the course's Python with this clone's vaelib and outputs in work/."""
+    sys.path.insert(0, str(ROOT))
+    from vaelib.runtime import OPENMP_ENV  # the one home of the value (imports torch: once)
+
     return {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": kernel_display_name(root),
@@ -171,6 +174,7 @@ def kernel_spec(root: Path, work: Path) -> dict:
             "VAELIB_PICS": str(work / "pics"),
             "VAELIB_CHECKPOINTS": str(work / "checkpoints"),
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            **OPENMP_ENV,  # torch's threads sleep soon when idle: no collapse beside busy work
         },
     }
 

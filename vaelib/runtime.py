@@ -25,6 +25,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+# How long an idle OpenMP thread of torch's CPU kernels spins before it sleeps (GNU libgomp, which
+# torch's Linux wheels use; other OpenMP runtimes ignore it). It must be in the environment before
+# torch starts, so the Makefile exports it (the kernels of make lab, make test and make figures
+# inherit it) and the workspace kernel spec sets it. libgomp's default spins ~30x longer: with a
+# second busy process on 2 cores, one VAE step then takes ~28x as long (a spinning thread holds
+# the core its partner needs); 10,000 keeps the idle speed (docs/benchmarks.md, "contention").
+OPENMP_ENV = {"GOMP_SPINCOUNT": "10000"}
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 REPO_ROOT = Path(__file__).resolve().parents[1]  # the clone: data/, checkpoints/, work/ live here
