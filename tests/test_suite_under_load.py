@@ -54,3 +54,24 @@ def test_one_run_prints_the_json_with_the_load(tmp_path, capsys):
     run = report["per_run"][0]
     assert run["passed"] == 2 and run["wall_seconds"] > 0
     assert run["load_average_1min"]["samples"] >= 1
+
+
+def test_the_recorded_runs_in_the_docs_are_the_json_they_came_from():
+    """docs/benchmarks.md's table of the three loaded runs quotes docs/suite_under_load.json."""
+    import json
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    report = json.loads((docs / "suite_under_load.json").read_text())
+    assert report["runs"] >= 3 and report["busy_per_core"] >= 2 and report["failures"] == 0
+    rows = re.findall(r"^\| (\d) \| (\d+) \| (\d+) \| ([\d.]+) \| ([\d.]+) / ([\d.]+) / ([\d.]+)",
+                      (docs / "benchmarks.md").read_text(), re.M)  # fmt: skip
+    assert len(rows) == report["runs"]
+    for (i, passed, failed, wall, lo, mean, hi), run in zip(rows, report["per_run"], strict=True):
+        load = run["load_average_1min"]
+        assert (int(passed), int(failed)) == (run["passed"], run["failed"]), i
+        assert float(wall) == round(run["wall_seconds"], 1), i
+        assert [float(lo), float(mean), float(hi)] == [
+            round(load[k], 1) for k in ("min", "mean", "max")
+        ]
