@@ -1,20 +1,21 @@
-"""A decoder strong enough to ignore z: the row-wise autoregressive VAE (lesson 11).
+"""A decoder strong enough to ignore z: the autoregressive VAE of lesson 11.
 
-``p(x|z) = prod_r p(x_r | x_<r, z)``: each image row ``x_r`` (28 pixels) is Bernoulli given
-the rows above it and z, and the pixels of one row are independent given those. The decoder is
-a MADE-style masked MLP (Germain et al. 2015) with hidden units grouped by row:
+``p(x|z) = prod_s p(x_s | x_<s, z)`` over steps s of ``block`` pixels in raster order
+(``block = 1``: every pixel, the default; ``block = 28``: every row). Each pixel is Bernoulli
+given the pixels of earlier steps and z. The decoder is a MADE-style masked MLP (Germain et al.
+2015), its hidden units spread evenly over the steps:
 
-    h_r = ReLU(W_in[r] x_<r + V z + a)        (``hidden_per_row`` units that see rows < r)
-    logits_r = W_out[r] h_<=r + U x_<r + c     (row r's 28 logits: hidden of rows <= r,
-                                              and a direct linear path from the rows above)
+    h = ReLU(W_in x + V z + a),        unit of step s reads pixels of steps < s only
+    logits = W_out h + U x + c,        a pixel of step s reads units of steps <= s, and
+                                       (U: a fully visible sigmoid belief net) pixels of steps < s
 
-The masks ``input_mask`` and ``output_mask`` zero every weight from a pixel to a unit of its
-own row or a row above, so no logit depends on its own pixel or a later one (tested by the
-Jacobian). Training is one pass with the true image as input (teacher forcing); ``sample``
-takes 28 passes, one row at a time. Without z this is a row-wise autoregressive model of x on
-its own, which is why the VAE built on it can set ``q(z|x) = p(z)`` and lose nothing in the
-ELBO: posterior collapse as an optimisation outcome, at beta = 1 (Bowman et al. 2016; Chen et
-al. 2017).
+The masks (``input_mask``, ``output_mask``, ``skip_mask``) zero every weight that would let a
+logit see its own pixel or a later one (tested by the Jacobian). Training is one pass with the
+true image as input (teacher forcing); ``sample`` takes one pass per step. Without z this is an
+autoregressive model of x on its own, which is why the VAE built on it can set
+``q(z|x) = p(z)`` and lose little in the ELBO: posterior collapse at beta = 1 (Bowman et al.
+2016; Chen et al. 2017), here an outcome of training (a high learning rate) more than of the
+objective.
 
 ``ARVAE`` has the VAE's encoder (784-400, heads mu and logvar) and ``decode_logits(z, x)``;
 ``models.decode_logits(model, z, x)`` passes x to it, so the course's losses (``losses``) and
@@ -47,14 +48,14 @@ def _block_of_pixels(block: int, pixels: int = ROWS * COLS) -> torch.Tensor:
     return torch.arange(pixels) // block
 
 
-def input_mask(hidden: int, block: int = COLS, pixels: int = ROWS * COLS) -> torch.Tensor:
+def input_mask(hidden: int, block: int = 1, pixels: int = ROWS * COLS) -> torch.Tensor:
     """(hidden, pixels): 1 where a hidden unit of step s reads a pixel of an earlier step (< s)."""
     n_blocks = math.ceil(pixels / block)
     unit, pixel = _block_of_units(hidden, n_blocks), _block_of_pixels(block, pixels)
     return (pixel[None, :] < unit[:, None]).float()
 
 
-def output_mask(hidden: int, block: int = COLS, pixels: int = ROWS * COLS) -> torch.Tensor:
+def output_mask(hidden: int, block: int = 1, pixels: int = ROWS * COLS) -> torch.Tensor:
     """(pixels, hidden): 1 where the logit of a pixel of step s reads a hidden unit of step s
     or earlier (those read pixels of steps < s only)."""
     n_blocks = math.ceil(pixels / block)
@@ -62,7 +63,7 @@ def output_mask(hidden: int, block: int = COLS, pixels: int = ROWS * COLS) -> to
     return (unit[None, :] <= pixel[:, None]).float()
 
 
-def skip_mask(block: int = COLS, pixels: int = ROWS * COLS) -> torch.Tensor:
+def skip_mask(block: int = 1, pixels: int = ROWS * COLS) -> torch.Tensor:
     """(pixels, pixels): 1 where the logit of a pixel of step s reads a pixel of an earlier
     step: the direct linear path (a fully visible sigmoid belief net, by steps)."""
     step = _block_of_pixels(block, pixels)
@@ -82,13 +83,14 @@ class MaskedLinear(nn.Linear):
         return F.linear(x, self.weight * self.mask, self.bias)
 
 
-class RowAutoregressiveDecoder(nn.Module):
-    """``p(x|z)``, row by row: x (N, 1, 28, 28) binary, z (N, D) -> logits (N, 1, 28, 28).
+class AutoregressiveDecoder(nn.Module):
+    """``p(x|z)``, step by step: x (N, 1, 28, 28) binary, z (N, D) -> logits (N, 1, 28, 28).
 
-    The logits of row r depend on z and on rows 0..r-1 of x only (see the module docstring).
+    The logits of step s (``block`` pixels: 1 a pixel, 28 a row) depend on z and on the pixels
+    of steps before s only (see the module docstring); ``hidden`` masked hidden units.
     """
 
-    def __init__(self, latent_dim: int, hidden: int = 448, block: int = COLS) -> None:
+    def __init__(self, latent_dim: int, hidden: int = 500, block: int = 1) -> None:
         super().__init__()
         check.integer(latent_dim, "latent_dim", 1, "the dimension of z")
         check.integer(hidden, "hidden", 1, "hidden units")
@@ -110,7 +112,8 @@ class RowAutoregressiveDecoder(nn.Module):
 
 class ARVAE(nn.Module):
     """A VAE with the MLP encoder of ``models.VAE`` (784-400, heads mu and logvar) and the
-    row-wise autoregressive decoder ``RowAutoregressiveDecoder``; prior N(0, I).
+    masked autoregressive decoder ``AutoregressiveDecoder`` (``ar_hidden`` units, ``block``
+    pixels per step); prior N(0, I).
 
     ``autoregressive = True`` tells ``models.decode_logits`` to pass x to ``decode_logits``.
     """
@@ -118,7 +121,7 @@ class ARVAE(nn.Module):
     autoregressive = True
 
     def __init__(
-        self, latent_dim: int = 20, hidden: int = 400, ar_hidden: int = 448, block: int = COLS
+        self, latent_dim: int = 20, hidden: int = 400, ar_hidden: int = 500, block: int = 1
     ) -> None:
         super().__init__()
         check.integer(latent_dim, "latent_dim", 1, "the dimension of z")
@@ -126,7 +129,7 @@ class ARVAE(nn.Module):
         self.encoder = nn.Sequential(nn.Linear(ROWS * COLS, hidden), nn.ReLU())
         self.mu_head = nn.Linear(hidden, latent_dim)
         self.logvar_head = nn.Linear(hidden, latent_dim)
-        self.decoder = RowAutoregressiveDecoder(latent_dim, ar_hidden, block)
+        self.decoder = AutoregressiveDecoder(latent_dim, ar_hidden, block)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (N, 1, 28, 28) -> (mu, logvar), each (N, latent_dim)."""
@@ -154,8 +157,9 @@ class ARVAE(nn.Module):
     def sample(
         self, n: int, generator: torch.Generator | None = None, z: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """n binary images: z ~ N(0, I) (or the given z, (n, D)), then row r ~ Bernoulli of its
-        logits given the rows drawn so far: 28 decoder passes. Returns (n, 1, 28, 28) in {0, 1}."""
+        """n binary images: z ~ N(0, I) (or the given z, (n, D)), then the pixels of step s ~
+        Bernoulli of their logits given the pixels drawn so far: one decoder pass per step (784
+        for ``block = 1``). Returns (n, 1, 28, 28) in {0, 1}."""
         n = check.integer(n, "n", 1, "the number of images")
         device = next(self.parameters()).device
         if z is None:
