@@ -227,7 +227,7 @@ def _lesson11(**loss: object) -> Recipe:
     )  # fmt: skip
 
 
-AR_EPOCHS, AR_FAST_EPOCHS = 3, 12
+AR_EPOCHS, AR_FAST_EPOCHS = 3, 8
 AR_FIXES = {"": {}, "_warmup": {"warmup_fraction": 0.5}, "_freebits": {"free_bits": 0.25}}
 CLASSIFIER_EPOCHS, VQ_EPOCHS = 3, 10  # lesson 10, measured against 3x the epochs (docs)
 LABELED_KINDS = ("classifier", "cvae_mlp")  # trained on (x, y) batches: classifier.LabeledLoader
