@@ -74,7 +74,9 @@ def refine(
     for _ in tqdm(range(steps), desc=desc, disable=not progress, mininterval=0.5):
         elbo = elbo_fn(mu, logvar)
         history.append(elbo.detach().mean())
-        mu.grad, logvar.grad = torch.autograd.grad(-elbo.sum(), [mu, logvar])
+        mu.grad, logvar.grad = torch.autograd.grad(
+            -elbo.sum(), [mu, logvar], allow_unused=True, materialize_grads=True
+        )
         optimizer.step()
         schedule.step()
     with torch.no_grad():
