@@ -27,7 +27,7 @@ def optimal_diagonal(model, x):
 
 
 def open_exercise_aggressive_inference(
-    n_train: int = 3000, epochs: int = 6, inner_steps: int = 5, seed: int = 0
+    n_train: int = 3000, epochs: int = 8, inner_steps: int = 3, seed: int = 0
 ) -> dict:
     """Exercise 2 (open): aggressive inference-network training (He et al. 2019) for the
     autoregressive VAE, against plain training, both at lr 1e-2 as the lesson's recipe.
@@ -38,9 +38,12 @@ def open_exercise_aggressive_inference(
     epochs, which this sketch does by running it for the first half of the epochs. Returns
     ``{"plain": (active units, KL), "aggressive": (active units, KL)}`` on 1000 test images.
 
-    What it shows: the encoder, given time to catch up with the decoder, keeps some units
-    active where plain training lets the KL fall towards zero; whether the ELBO is better
-    depends on the run, as in the lesson's fixes: units bought are not nats bought.
+    What it shows: plain training at this learning rate lets the KL fall below a nat; the
+    encoder, given time to catch up with the decoder, keeps more of it (in our run about 1.3
+    nats against 0.5, with about as many active units). A small effect on this budget: the
+    lagging encoder is one cause of collapse, and He et al. also stop the aggressive phase by
+    the mutual information and train longer; as with the lesson's fixes, measure the nats too
+    (IWAE) before calling it a cure.
     """
     from vaelib import collapse, evaluate, losses
     from vaelib.autoregressive import ARVAE
