@@ -39,9 +39,10 @@ from pathlib import Path
 
 import torch
 
-from vaelib import losses, priors, runtime, train
+from vaelib import hierarchical, losses, priors, runtime, train
 from vaelib.data import DeviceLoader, load_dataset, to_float
 from vaelib.evaluate import binarize
+from vaelib.models import decode_logits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 1.5  # nats: a recipe is at its plateau when 3x the epochs gains less than this
@@ -73,12 +74,16 @@ def test_loss(model: torch.nn.Module, recipe: train.Recipe, x_test: torch.Tensor
             terms = losses.ae_loss(model, x)
             total += float(terms["recon"]) * len(x)
             continue
+        if recipe.kind == "hvae_mlp":  # lesson 11's two-level VAE: its own ELBO
+            total += float(hierarchical.negative_elbo(model, x, generator).loss.sum())
+            continue
         mu, logvar = model.encode(x)
         eps = torch.randn(mu.shape, generator=generator, device=x.device)
         z = mu + torch.exp(0.5 * logvar) * eps
         prior = getattr(model, "prior", None)
         extra = {} if prior is None else {"z": z, "log_prior": prior.log_prob}
-        terms = losses.negative_elbo(x, model.decode_logits(z), mu, logvar, **extra)
+        logits = decode_logits(model, z, x)  # lesson 11's autoregressive decoder reads x too
+        terms = losses.negative_elbo(x, logits, mu, logvar, **extra)
         total += float(terms.loss.sum())
     return total / len(x_test)
 

@@ -435,6 +435,33 @@ case("iw_bound/no generator", TypeError, "generator",
      lambda: LG.iw_bound(LG.random_model(5, 2, generator=torch.Generator().manual_seed(0)), torch.zeros(3, 5, dtype=torch.float64),
                          torch.zeros(3, 2, dtype=torch.float64), torch.eye(2, dtype=torch.float64), 2, generator=None))
 
+# -------------------------------------------------- lesson 11: autoregressive, hierarchical, gaps
+def _lesson11():
+    from vaelib import autoregressive, gaps, hierarchical
+
+    return autoregressive, gaps, hierarchical
+
+case("ARVAE/decode without x", ValueError, "pass x",
+     lambda: _lesson11()[0].ARVAE(latent_dim=2, hidden=8, ar_hidden=28).decode_logits(torch.zeros(4, 2), None))
+case("MaskedLinear/mask shape", ValueError, "mask must have shape",
+     lambda: _lesson11()[0].MaskedLinear(3, 2, torch.ones(3, 2)))
+case("AutoregressiveDecoder/block 0", ValueError, "block",
+     lambda: _lesson11()[0].AutoregressiveDecoder(2, hidden=8, block=0))
+case("hierarchical/not a TwoLevelVAE", TypeError, "TwoLevelVAE",
+     lambda: _lesson11()[2].negative_elbo(VAE(latent_dim=2, hidden=(8,)), BIN))
+case("hierarchical/k 0", ValueError, "k",
+     lambda: _lesson11()[2].log_weights(_lesson11()[2].TwoLevelVAE(2, 2, 8, 8), BIN, 0))
+case("refine/steps 0", ValueError, "steps",
+     lambda: _lesson11()[1].refine(lambda m, lv: m.sum(1), MU, LOGVAR, steps=0))
+case("refine/lr 0", ValueError, "lr",
+     lambda: _lesson11()[1].refine(lambda m, lv: m.sum(1), MU, LOGVAR, lr=0))
+case("refine/diverges", ValueError, "lower lr",
+     lambda: _lesson11()[1].refine(lambda m, lv: m.exp().exp().sum(1), MU, LOGVAR, steps=50, lr=50.0, progress=False))
+case("inference_gaps/other shapes", ValueError, "one value per image",
+     lambda: _lesson11()[1].inference_gaps(torch.zeros(4), torch.zeros(3), torch.zeros(3)))
+case("iwae_log_likelihood/q for other images", ValueError, "one row per image",
+     lambda: evaluate.iwae_log_likelihood(VAE(latent_dim=3, hidden=(8,)), (X > 0.5).float(), 2, q=(MU[:2], LOGVAR[:2])))
+
 # ---------------------------------------------------------------------------- evaluate
 E = evaluate
 BIN = (X > 0.5).float()

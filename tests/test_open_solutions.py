@@ -114,6 +114,14 @@ def check_dead_codes(r):
     assert reseed[0] < plain[0] and reseed[1] > plain[1]
 
 
+def check_aggressive_inference(r):
+    plain_units, plain_kl = r["plain"]
+    units, kl = r["aggressive"]
+    assert plain_kl < 1.0  # plain training at lr 1e-2: the KL falls below a nat
+    assert kl > plain_kl  # the encoder given time keeps more of it
+    assert 0 <= plain_units <= 20 and 0 <= units <= 20
+
+
 EXPECT = {
     name.removeprefix("check_"): f for name, f in globals().items() if name.startswith("check_")
 }

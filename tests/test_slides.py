@@ -37,6 +37,7 @@ LESSONS = {
     "08": "beta, posterior collapse and learned priors",
     "09": "build it yourself",
     "10": "control and discrete codes",
+    "11": "deeper VAEs",
 }
 
 _SAVE_CALL = re.compile(r"\bfigures\.save\(")

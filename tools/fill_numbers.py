@@ -157,6 +157,29 @@ TEMPLATES: list[tuple[str, str]] = [
         DECK,
         '| ex-post mixture, $\\mathcal{N}(0, I)$ decoder | ${08.iwae."ex-post MoG":.1f}$ | {08.test_neg_elbo."ex-post MoG":.1f} | {08.P."ex-post MoG":.2f} | {08.C."ex-post MoG":.2f} | {08.p_plus_c."ex-post MoG":.2f} | {08.holes."ex-post MoG":.3f} |',
     ),
+    # lesson 11
+    (
+        DECK,
+        'Plain loss, learning rate $10^{-2}$: KL **{11.ar."AR-VAE".kl:.2f} nats**, **{11.ar."AR-VAE".active} of 20** units active (the MLP VAE: **{11.ar.VAE.kl:.2f}** nats, all 20).',
+    ),
+    (DECK, '| plain | {11.ar."AR-VAE".kl:.2f} | ${11.ar."AR-VAE".log_px:.1f}$ |'),
+    (
+        DECK,
+        '| KL annealing (warm-up over half the steps) | {11.ar."AR-VAE warm-up".kl:.2f} | ${11.ar."AR-VAE warm-up".log_px:.1f}$ |',
+    ),
+    (
+        DECK,
+        '| free bits ($\\lambda = 0.25$ nats per dimension) | {11.ar."AR-VAE free bits".kl:.2f} | ${11.ar."AR-VAE free bits".log_px:.1f}$ |',
+    ),
+    (
+        DECK,
+        "KL **{11.hvae.kl1:.2f}** nats in level 1, **{11.hvae.kl2:.2f}** in level 2; log p(x) $\\geq {11.hvae.log_px:.1f}$ against ${11.ar.VAE.log_px:.1f}$ nats.",
+    ),
+    (
+        DECK,
+        "amortization gap **{11.gaps.amortization.mean:.2f} ± {11.gaps.amortization.se:.2f}** nats, approximation gap **{11.gaps.approximation.mean:.2f} ± {11.gaps.approximation.se:.2f}** nats.",
+    ),
+    (DECK, "recover more of the {11.gaps.total.mean:.2f} nats of total gap?"),
 ]
 
 

@@ -14,6 +14,8 @@
 - figures: slide style, saving figures          - plots: drawings two lessons share
 - train: the training loop, recipes, train_or_load
 - explorer: the live latent-space widget        - exercises: self-checks for each lesson
+- autoregressive: a masked (MADE) decoder, the VAE that collapses with it (lesson 11)
+- hierarchical: the two-level VAE               - gaps: per-image refinement, inference gaps
 """
 
 from vaelib.runtime import fast_mode, pick_device, seed_everything, setup_lesson

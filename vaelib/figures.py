@@ -48,6 +48,10 @@ COLORS = {
     "score function": "#a6761d",  # the score-function (REINFORCE) estimator (lesson 05)
     "pathwise": "#1b9e77",  # the pathwise (reparameterized) estimator (lesson 05)
     "prior hole": "#ff00ff",  # prior samples / grid points far from every code (lesson 06)
+    "AR-VAE": "#5ab4ac",  # the VAE with an autoregressive (MADE) decoder (lesson 11)
+    "AR-VAE warm-up": "#01665e",  # the same, beta annealed from 0 to 1 (lesson 11)
+    "AR-VAE free bits": "#c51b7d",  # the same, with minibatch free bits (lesson 11)
+    "HVAE": "#4d9221",  # the two-level VAE, z1 under z2 (lesson 11)
 }
 # Ten colours for the ten classes of Fashion-MNIST / MNIST (class-coloured scatters, with a
 # legend): tab10 with its grey replaced by mustard, so no class looks like the prior's dark grey.

@@ -165,6 +165,22 @@ def posterior(model: LinearGaussian, x: torch.Tensor) -> Posterior:
     return Posterior(mu=mu, cov=cov)
 
 
+def optimal_diagonal_q(model: LinearGaussian, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The diagonal Gaussian ``q(z|x) = N(mu, diag exp(logvar))`` with the highest ELBO, in closed
+    form: ``mu = mu_post`` (the exact posterior mean) and ``var_d = 1 / Lambda_dd``, the inverse
+    of the posterior *precision*'s diagonal ``Lambda = I + W^T Psi^-1 W`` (not the posterior
+    covariance's diagonal, which is larger wherever the posterior's dimensions correlate).
+
+    Setting the ELBO's derivative to zero: ``d/d var_d [-0.5 Lambda_dd var_d + 0.5 log var_d]
+    = 0``. Its gap ``KL(q* || p(z|x))`` is the approximation gap of the diagonal family.
+    x: (N, d); returns mu (N, D) and logvar (N, D) (the same row for every x).
+    """
+    post = posterior(model, x)
+    precision = torch.eye(model.z_dim, dtype=F64) + model.W.T @ (model.W / model.psi[:, None])
+    logvar = -precision.diagonal().log().expand_as(post.mu).clone()
+    return post.mu, logvar
+
+
 # ----------------------------------------------------------------------------- the ELBO
 
 

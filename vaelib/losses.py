@@ -22,6 +22,7 @@ from torch.nn import functional as F
 from vaelib import validate as check
 from vaelib.densities import log_normal_diag
 from vaelib.kl import kl_gaussian
+from vaelib.models import decode_logits
 from vaelib.reparam import reparameterize
 
 _SAME = "pass tensors of the same shape (N, 1, H, W); a target is never broadcast."
@@ -206,7 +207,7 @@ def vae_loss(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     _check_prior_wiring(model, None)
     mu, logvar = model.encode(x)
     z = reparameterize(mu, logvar)
-    terms = negative_elbo(x, model.decode_logits(z), mu, logvar)
+    terms = negative_elbo(x, decode_logits(model, z, x), mu, logvar)
     return {"loss": terms.loss.mean(), "recon": terms.recon.mean(), "kl": terms.kl.mean()}
 
 
@@ -288,7 +289,7 @@ class ELBOLoss:
             self.step += 1
         mu, logvar = model.encode(x)
         z = reparameterize(mu, logvar)
-        logits = model.decode_logits(z)
+        logits = decode_logits(model, z, x)
         log_prior = None if self.prior is None else self.prior.log_prob
         terms = negative_elbo(
             x, logits, mu, logvar, beta=beta, free_bits=self.free_bits,

@@ -22,6 +22,19 @@ def mlp(sizes: list[int], final_activation: nn.Module | None = None) -> nn.Seque
     return nn.Sequential(*layers)
 
 
+def decode_logits(model: nn.Module, z: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+    """The decoder's logits of ``p(x|z)`` for the images x: z (N, D), x (N, 1, H, W) -> (N, 1, H, W).
+
+    ``model.decode_logits(z)`` for the course's VAEs, whose pixels are independent given z;
+    ``model.decode_logits(z, x)`` for a model with ``autoregressive = True``
+    (``autoregressive.ARVAE``), whose logit of each pixel also reads the pixels before it in x
+    (teacher forcing; x is then required, else it may be None). The one place the losses and likelihood estimates tell the two apart.
+    """
+    if getattr(model, "autoregressive", False):
+        return model.decode_logits(z, x)
+    return model.decode_logits(z)
+
+
 class Autoencoder(nn.Module):
     """A plain MLP autoencoder: x -> z = encoder(x) -> x_hat = sigmoid(decoder(z)).
 

@@ -208,13 +208,27 @@ class Recipe:
         )
 
 
-def _lesson08(epochs: int = 20, fast_epochs: int = 30, **loss: object) -> Recipe:
+def _lesson08(
+    epochs: int = 20, fast_epochs: int = 30, kind: str = "vae_mlp", **loss: object
+) -> Recipe:
     """A lesson 08 model: the 784-400-20 VAE on binarised pixels (a true Bernoulli likelihood)."""
     return Recipe(
-        "vae_mlp", latent_dim=20, epochs=epochs, fast_epochs=fast_epochs, binarize=True, **loss
+        kind, latent_dim=20, epochs=epochs, fast_epochs=fast_epochs, binarize=True, **loss
     )
 
 
+def _lesson11(**loss: object) -> Recipe:
+    """A lesson 11 autoregressive VAE (``autoregressive.ARVAE``) on binarised pixels, with a
+    high learning rate (1e-2: the decoder learns the pixels before the encoder learns z; at 1e-3
+    it kept about 8 nats of KL in our runs, at 3e-3 about 3)."""
+    return Recipe(
+        "arvae", latent_dim=20, epochs=AR_EPOCHS, fast_epochs=AR_FAST_EPOCHS, lr=1e-2,
+        binarize=True, **loss,
+    )  # fmt: skip
+
+
+AR_EPOCHS, AR_FAST_EPOCHS = 3, 8
+AR_FIXES = {"": {}, "_warmup": {"warmup_fraction": 0.5}, "_freebits": {"free_bits": 0.25}}
 CLASSIFIER_EPOCHS, VQ_EPOCHS = 3, 10  # lesson 10, measured against 3x the epochs (docs)
 LABELED_KINDS = ("classifier", "cvae_mlp")  # trained on (x, y) batches: classifier.LabeledLoader
 RECIPES: dict[str, Recipe] = {
@@ -239,6 +253,11 @@ RECIPES: dict[str, Recipe] = {
     "classifier": Recipe("classifier", latent_dim=64, epochs=CLASSIFIER_EPOCHS, fast_epochs=6),
     "cvae_mlp_latent20": Recipe("cvae_mlp", latent_dim=20, epochs=10, fast_epochs=8, lr=2e-3),
     "vqvae_mlp": Recipe("vqvae_mlp", latent_dim=8, epochs=VQ_EPOCHS, fast_epochs=4, lr=2e-3),
+    # Lesson 11 (vaelib.autoregressive, .hierarchical): a VAE whose decoder models the rows of x
+    # on their own (it collapses at beta = 1), the two fixes of that collapse, and a two-level VAE
+    # on lesson 08's budget (binarised, 20 epochs; fast mode: 30 epochs of the subset).
+    **{f"arvae{tag}": _lesson11(**loss) for tag, loss in AR_FIXES.items()},
+    "hvae_mlp": _lesson08(kind="hvae_mlp"),
 }
 PRIOR_KINDS = {"mixture": "MixturePrior"}  # Recipe.prior -> the class train_or_load expects
 
@@ -255,6 +274,14 @@ def build_model(
         model = VAE(latent_dim=recipe.latent_dim)
     elif recipe.kind == "vae_conv":
         model = ConvVAE(latent_dim=recipe.latent_dim)
+    elif recipe.kind == "arvae":
+        from vaelib.autoregressive import ARVAE  # lesson 11
+
+        model = ARVAE(latent_dim=recipe.latent_dim)
+    elif recipe.kind == "hvae_mlp":
+        from vaelib import hierarchical  # lesson 11: its own two-level loss
+
+        return hierarchical.TwoLevelVAE(z1_dim=recipe.latent_dim), hierarchical.hvae_loss
     elif recipe.kind in ("classifier", "cvae_mlp", "vqvae_mlp"):
         from vaelib import classifier, conditional, vq  # lesson 10's modules
 
