@@ -160,7 +160,7 @@ TEMPLATES: list[tuple[str, str]] = [
     # lesson 11
     (
         DECK,
-        'Plain loss, learning rate $10^{-2}$: KL **{11.ar."AR-VAE".kl:.2f} nats**, **{11.ar."AR-VAE".active} of 20** units active (the MLP VAE: **{11.ar.VAE.kl:.2f}** nats, all 20).',
+        'Plain loss, learning rate $10^{-2}$: KL **{11.ar."AR-VAE".kl:.2f} nats**, **{11.ar."AR-VAE".active} of 20** units active (the MLP VAE: **{11.ar.VAE.kl:.2f}** nats, {11.ar.VAE.active} of 20).',
     ),
     (DECK, '| plain | {11.ar."AR-VAE".kl:.2f} | ${11.ar."AR-VAE".log_px:.1f}$ |'),
     (
