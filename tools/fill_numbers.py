@@ -139,7 +139,7 @@ TEMPLATES: list[tuple[str, str]] = [
     ),
     (
         DECK,
-        'then {08.active_units."2"}, {08.active_units."4"} and {08.active_units."8"} at beta 2, 4 and 8',
+        'Full mode: {08.active_units."0.1"}, {08.active_units."0.5"} and {08.active_units."1"} active units at beta 0.1, 0.5 and 1, then {08.active_units."2"}, {08.active_units."4"} and {08.active_units."8"} at beta 2, 4 and 8',
     ),
     (
         DECK,
