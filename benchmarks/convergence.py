@@ -50,7 +50,7 @@ TOLERANCE = 1.5  # nats: a recipe is at its plateau when 3x the epochs gains les
 EXERCISE_ONLY = ("vae_conv_latent20",)
 # Lesson 10's recipes train on (x, y) batches or with a codebook, and have their own check
 # (benchmarks/lesson10_plateau.py), which measures them the same way.
-OWN_CHECK = ("classifier", "cvae_mlp_latent20", "vqvae_mlp")
+OWN_CHECK = ("classifier", "cvae_mlp_latent20", "lesson10_vae", "vqvae_mlp")
 PRIOR_COMPONENTS = 25  # a learned mixture prior's components (lesson 08 picks K by BIC)
 
 

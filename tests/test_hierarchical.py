@@ -72,11 +72,16 @@ def test_bad_inputs_are_named(model_and_x):
         hv.TwoLevelVAE(z2_dim=0)
 
 
-def test_recipe_builds_it_on_lesson_08s_budget():
+def test_recipe_builds_it_on_its_one_level_twins_budget():
     recipe = train.RECIPES["hvae_mlp"]
-    base = train.RECIPES["lesson08_beta1"]
-    assert (recipe.epochs, recipe.fast_epochs, recipe.lr, recipe.batch_size, recipe.binarize) == (
-        base.epochs, base.fast_epochs, base.lr, base.batch_size, base.binarize,
-    )  # fmt: skip
+    twin = train.RECIPES["lesson11_vae"]  # the one-level VAE lesson 11 compares it with
+    budget = ("epochs", "fast_epochs", "lr", "batch_size", "binarize", "latent_dim", "dataset")
+    assert [getattr(recipe, f) for f in budget] == [getattr(twin, f) for f in budget]
+    assert recipe.epochs == twin.epochs == train.DEEP_EPOCHS and twin.kind == "vae_mlp"
+    assert twin.plain and recipe.plain  # beta = 1, no warm-up, no free bits, N(0, I) on top
+    base = train.RECIPES["lesson08_beta1"]  # lesson 08's recipe, only trained longer
+    assert [getattr(twin, f) for f in budget if f != "epochs"] == [
+        getattr(base, f) for f in budget if f != "epochs"
+    ]
     model, loss_fn = train.build_model(recipe)
     assert isinstance(model, hv.TwoLevelVAE) and loss_fn is hv.hvae_loss

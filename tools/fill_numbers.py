@@ -180,6 +180,7 @@ TEMPLATES: list[tuple[str, str]] = [
         "amortization gap **{11.gaps.amortization.mean:.2f} ± {11.gaps.amortization.se:.2f}** nats, approximation gap **{11.gaps.approximation.mean:.2f} ± {11.gaps.approximation.se:.2f}** nats.",
     ),
     (DECK, "recover more of the {11.gaps.total.mean:.2f} nats of total gap?"),
+    (DECK, "the second level buys {11.hvae.gain:.2f} ± {11.hvae.gain_se:.2f} nats (paired"),
 ]
 
 
