@@ -73,3 +73,4 @@ def test_lesson10_plateau_table_is_the_jsonl_it_came_from():
         assert float(at_3x) == round(plateau.measure(three, name), digits), name
         assert float(gained) == round(plateau.gain(one, three, name), digits), name
         assert (within == "yes") == plateau.at_plateau(one, three, name), name
+        assert within == "yes", f"{name}: lesson 10 says it is at its plateau"
