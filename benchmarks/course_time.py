@@ -141,8 +141,13 @@ def course_time(
     top: int = 5,
     timeout: int | None = None,
     rerun: bool = True,
+    checkpoints_dir: Path | None = None,
 ) -> dict:
-    """Run ``notebooks`` in full mode, one fresh kernel each, and return the JSON-ready timings."""
+    """Run ``notebooks`` in full mode, one fresh kernel each, and return the JSON-ready timings.
+
+    ``checkpoints_dir``: start from empty checkpoints there (a folder that is absent or empty)
+    and keep them after the run, so that a lesson that failed can be re-run with the models
+    this run trained; by default they live in a temporary folder removed at the end."""
     if not notebooks:
         raise ValueError("no notebooks to run: pass paths of .ipynb files.")
     for nb in notebooks:
@@ -150,13 +155,20 @@ def course_time(
             raise ValueError(f"{nb} is not a notebook file (.ipynb).")
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}.")
+    if checkpoints_dir is not None and keep_checkpoints:
+        raise ValueError("pass keep_checkpoints or checkpoints_dir, not both.")
+    if checkpoints_dir is not None and checkpoints_dir.exists() and any(checkpoints_dir.iterdir()):
+        raise ValueError(
+            f"checkpoints_dir={checkpoints_dir} is not empty: the run starts from empty "
+            "checkpoints; pass an absent or empty folder."
+        )
     work = Path(tempfile.mkdtemp(prefix="vaelib-course-time-"))
     try:
         if keep_checkpoints:
             default = REPO_ROOT / "checkpoints"
             checkpoints = Path(os.environ.get("VAELIB_CHECKPOINTS") or default)
         else:
-            checkpoints = work / "checkpoints"
+            checkpoints = checkpoints_dir or work / "checkpoints"
         # in place: the course's pics/, as `make figures` writes it (unset would mean work/pics)
         pics = REPO_ROOT / "pics" if in_place else work / "pics"
         if not in_place:  # a copy of each notebook's folder tree, so relative paths still work
@@ -213,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-checkpoints", action="store_true",
         help="use the existing checkpoints (default: start from empty ones)",
     )  # fmt: skip
+    parser.add_argument(
+        "--checkpoints-dir", type=Path, default=None,
+        help="start from empty checkpoints in this absent or empty folder and keep them",
+    )  # fmt: skip
     parser.add_argument("--top", type=int, default=5, help="slowest cells listed per notebook")
     parser.add_argument(
         "--no-rerun", action="store_true", help="skip the second pass with the saved models"
@@ -228,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     result = course_time(
         [Path(nb).resolve() for nb in notebooks], in_place=args.in_place,
         keep_checkpoints=args.keep_checkpoints, top=args.top, timeout=args.timeout,
-        rerun=not args.no_rerun,
+        rerun=not args.no_rerun, checkpoints_dir=args.checkpoints_dir,
     )  # fmt: skip
     text = json.dumps(result, indent=2)
     if args.out is not None:

@@ -3,7 +3,7 @@ at its plateau (``PLATEAU`` says what that means for each)? Prints JSON, one rec
 and epochs, for ``docs/lesson10_plateau.jsonl``; ``tests/test_convergence_docs.py`` checks the
 table of docs/benchmarks.md against those lines and ``train.RECIPES``. Not a test: run it on an
 idle machine, ``PYTHONPATH=$PWD .venv/bin/python benchmarks/lesson10_plateau.py [--recipes a,b]
-[--mults 1,3]``, about 30 minutes on 2 cores for all four at 1x and 3x.
+[--mults 1,3]``, about 35 minutes on 2 cores for all five at 1x and 3x.
 """
 
 from __future__ import annotations
@@ -17,8 +17,45 @@ import torch
 from vaelib import classifier, conditional, losses, train, vq
 from vaelib.data import DeviceLoader, load_dataset, to_float
 
+CODE_PRIOR = "vqvae_mlp_code_prior"  # the VQ-VAE's GRU prior over its codes (vq.fit_code_prior)
 
-def run(name: str, mult: int, data: dict) -> dict:
+
+def epochs_of(name: str) -> int:
+    """The full-mode epochs the lesson trains ``name`` for."""
+    return vq.CODE_PRIOR_EPOCHS if name == CODE_PRIOR else train.RECIPES[name].epochs
+
+
+@torch.no_grad()
+def codes_of(model: vq.VQVAE, images: torch.Tensor) -> torch.Tensor:
+    """The code indices (N, M) of ``images`` (N, 1, 28, 28) uint8, in batches, as lesson 10."""
+    return torch.cat([model.codes(to_float(x)) for x in images.split(5000)])
+
+
+def run_code_prior(mult: int, data: dict) -> dict:
+    """The code prior fitted for ``mult`` x its epochs to the codes of the training images under
+    the VQ-VAE at its own (1x) epochs, as lesson 10 fits it; scored by its rate on the test
+    codes, E[-log p(c)] in nats per test image: the prior's term of the VQ-VAE's ELBO, so the
+    course's 1.5-nat test applies to it as to a VAE's -ELBO."""
+    if "vqvae_mlp" not in data:  # trained once per invocation, at 1x, whatever the mults
+        data["vqvae_mlp"] = run("vqvae_mlp", 1, data, keep=True)
+    model = data["vqvae_mlp"]["model"]
+    codes_train, codes_test = codes_of(model, data["train"][0]), model.codes(data["test"][0])
+    start, cpu = time.time(), time.process_time()
+    epochs = vq.CODE_PRIOR_EPOCHS * mult
+    prior, _ = vq.fit_code_prior(codes_train, model.n_codes, CODE_PRIOR, epochs=epochs,
+                                 progress=False, cache=False)  # fmt: skip
+    with torch.no_grad():
+        rate = float(-prior.log_prob(codes_test).mean())
+    return {"recipe": CODE_PRIOR, "epochs": epochs, "wall_s": round(time.time() - start, 1),
+            "cpu_s": round(time.process_time() - cpu, 1), "vqvae_epochs": data["vqvae_mlp"]["epochs"],
+            "test": {"code_nll": rate}}  # fmt: skip
+
+
+def run(name: str, mult: int, data: dict, keep: bool = False) -> dict:
+    """``name`` trained for ``mult`` x its epochs on the training set, scored on the test set
+    (``keep``: the record also holds the trained model, under "model")."""
+    if name == CODE_PRIOR:
+        return run_code_prior(mult, data)
     recipe = train.RECIPES[name]
     torch.manual_seed(0)
     model, loss_fn = train.build_model(recipe)
@@ -54,6 +91,8 @@ def run(name: str, mult: int, data: dict) -> dict:
             codes = model.codes(x)
             out["perplexity"] = vq.perplexity(codes, model.n_codes)
             out["dead_codes"] = vq.dead_codes(codes, model.n_codes)
+    if keep:
+        out["model"] = model
     return out
 
 
@@ -61,12 +100,14 @@ def run(name: str, mult: int, data: dict) -> dict:
 # The VAEs: test -ELBO in nats, the course's 1.5-nat test; the VQ-VAE: its reconstruction term
 # (the codebook and commitment terms grow as the codes spread, so its total loss does not fall);
 # the classifier: test accuracy, one point (its test cross-entropy is about 0.3 nats per image,
-# so a 1.5-nat test would say nothing).
+# so a 1.5-nat test would say nothing); the code prior: its test rate, a term of the VQ-VAE's
+# ELBO, in nats per image (fitted to the codes of the VQ-VAE at its own epochs).
 PLATEAU = {
     "classifier": ("test_accuracy", 0.01),
     "cvae_mlp_latent20": ("test.loss", 1.5),
     "lesson10_vae": ("test.loss", 1.5),
     "vqvae_mlp": ("test.recon", 1.5),
+    CODE_PRIOR: ("test.code_nll", 1.5),
 }
 RECIPES = tuple(PLATEAU)  # in the order they train: the classifier first, for the CVAE's control
 
@@ -106,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
             "test": (to_float(test_images), test_labels)}  # fmt: skip
     for mult in (int(m) for m in args.mults.split(",")):
         for name in names:
-            print(json.dumps(run(name, mult, data)), flush=True)
+            record = run(name, mult, data)
+            print(json.dumps({k: v for k, v in record.items() if k != "model"}), flush=True)
 
 
 if __name__ == "__main__":

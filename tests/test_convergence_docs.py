@@ -1,4 +1,4 @@
-"""docs/benchmarks.md's plateau tables for lesson 11 quote docs/convergence.json."""
+"""docs/benchmarks.md's plateau tables (lessons 01 to 11) quote docs/convergence.json and docs/lesson10_plateau.jsonl."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_lesson11_plateau_table_is_the_json_it_came_from():
 def test_the_longer_budget_trials_table_is_the_json_it_came_from():
     report = json.loads((DOCS / "convergence.json").read_text())
     runs = report["budget_trials"]["runs"]
-    rows = table_rows(r"(\w+) at (\d+) epochs")
+    rows = table_rows(r"([\w.]+) at (\d+) epochs")
     assert len(rows) == len(runs) >= 3
     for (name, epochs, *cells), r in zip(rows, runs, strict=True):
         assert (name, int(epochs)) == (r["recipe"], r["epochs"])
@@ -64,13 +64,66 @@ def test_lesson10_plateau_table_is_the_jsonl_it_came_from():
     )
     assert [r[0] for r in rows] == list(plateau.RECIPES)
     for name, _, epochs, at_1x, at_3x, gained, within in rows:
-        recipe = train.RECIPES[name]
-        assert int(epochs) == recipe.epochs, f"{name}: the recipe changed; re-measure it"
+        lesson_epochs = plateau.epochs_of(name)
+        assert int(epochs) == lesson_epochs, f"{name}: the recipe changed; re-measure it"
         run = {r["epochs"]: r for r in records if r["recipe"] == name}
-        one, three = run[recipe.epochs], run[3 * recipe.epochs]  # a KeyError: not measured
+        one, three = run[lesson_epochs], run[3 * lesson_epochs]  # a KeyError: not measured
         digits = 3 if plateau.PLATEAU[name][0] == "test_accuracy" else 2
         assert float(at_1x) == round(plateau.measure(one, name), digits), name
         assert float(at_3x) == round(plateau.measure(three, name), digits), name
         assert float(gained) == round(plateau.gain(one, three, name), digits), name
         assert (within == "yes") == plateau.at_plateau(one, three, name), name
         assert within == "yes", f"{name}: lesson 10 says it is at its plateau"
+
+
+def test_lesson10_plateau_names_its_models_and_refuses_others(capsys):
+    import pytest
+
+    from benchmarks import lesson10_plateau as plateau
+    from vaelib import vq
+
+    assert plateau.epochs_of(plateau.CODE_PRIOR) == vq.CODE_PRIOR_EPOCHS
+    assert plateau.epochs_of("vqvae_mlp") == train.RECIPES["vqvae_mlp"].epochs
+    for argv, says in (
+        (["--recipes", "vae_mlp_latent2"], "use some of"),
+        (["--recipes", "cvae_mlp_latent20"], "name it first"),
+    ):
+        with pytest.raises(SystemExit):
+            plateau.main(argv)
+        assert says in capsys.readouterr().err
+
+
+# The recipes whose lessons say they are at their plateau (lesson 06's 20-D models, lesson 08's
+# beta = 1 model, lesson 11's five): their records must say so too.
+CLAIMED_AT_PLATEAU = (
+    "vae_mlp_latent20", "vae_mlp_latent20_binarized", "lesson08_beta1",
+    "arvae", "arvae_warmup", "arvae_freebits", "lesson11_vae", "hvae_mlp",
+)  # fmt: skip
+
+
+def test_every_measured_lesson_recipe_is_tabled_as_measured():
+    """Issue 19: each lesson recipe that benchmarks/convergence.py has measured has its record,
+    made with the recipe's settings and epochs, and a row of docs/benchmarks.md that quotes it;
+    ``complete`` says whether every lesson recipe is measured, and the docs list the rest."""
+    from dataclasses import asdict
+
+    from benchmarks import convergence
+
+    report = json.loads((DOCS / "convergence.json").read_text())
+    names = convergence.lesson_recipes()
+    assert set(report["recipes"]) <= set(names)
+    rows = table_rows(r"((?:ae_|vae_mlp_|lesson08_)[\w.]*) \| (\d+)")
+    rows += table_rows(r"((?:arvae|lesson11_|hvae)\w*) \| (\d+)")
+    assert sorted(r[0] for r in rows) == sorted(report["recipes"])
+    for name, epochs, *cells in rows:
+        r, recipe = report["recipes"][name], asdict(train.RECIPES[name])
+        assert int(epochs) == r["epochs"] == recipe["epochs"], f"{name}: re-measure it"
+        settings = {k: v for k, v in recipe.items() if k not in ("epochs", "fast_epochs")}
+        assert {k: r["recipe"][k] for k in settings} == settings, f"{name}: re-measure it"
+        assert_row_quotes(r, *cells, tolerance=report["tolerance_nats"])
+    for name in CLAIMED_AT_PLATEAU:
+        assert report["recipes"][name]["within_tolerance"], f"{name}: its lesson says so"
+    unmeasured = sorted(set(names) - set(report["recipes"]))
+    assert report["complete"] is (not unmeasured)
+    text = (DOCS / "benchmarks.md").read_text()
+    assert all(f"`{name}`" in text for name in unmeasured), "docs/benchmarks.md names the rest"

@@ -65,3 +65,44 @@ def test_bad_arguments(tmp_path):
         course_time.course_time([])
     with pytest.raises(ValueError, match="not a notebook"):
         course_time.course_time([tmp_path / "missing.ipynb"])
+
+
+def test_checkpoints_dir_starts_empty_and_is_kept(tmp_path):
+    saves = """import os, pathlib
+folder = pathlib.Path(os.environ['VAELIB_CHECKPOINTS'])
+folder.mkdir(parents=True, exist_ok=True)
+(folder / 'm.pt').touch()"""
+    nb = _notebook(tmp_path / "01_saves.ipynb", [saves])
+    kept = tmp_path / "kept"
+    result = course_time.course_time([nb], checkpoints_dir=kept, rerun=False)
+    assert result["checkpoints"] == "empty" and result["failed"] == []
+    assert (kept / "m.pt").is_file()  # kept after the run, for a failed lesson's re-run
+    with pytest.raises(ValueError, match="checkpoints_dir=.* is not empty"):
+        course_time.course_time([nb], checkpoints_dir=kept)
+    with pytest.raises(ValueError, match="not both"):
+        course_time.course_time([nb], checkpoints_dir=tmp_path / "new", keep_checkpoints=True)
+
+
+def test_the_docs_course_table_is_the_committed_run():
+    """docs/benchmarks.md's per-lesson table quotes docs/course_time.json, rounded as printed."""
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    ct = json.loads((docs / "course_time.json").read_text())
+    rows = re.findall(
+        r"^\| (\d\d_\w+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) s: ",
+        (docs / "benchmarks.md").read_text(),
+        re.M,
+    )
+    assert [r[0] + ".ipynb" for r in rows] == [e["notebook"] for e in ct["notebooks"]]
+    for (_, first, rerun, slowest), e in zip(rows, ct["notebooks"], strict=True):
+        assert float(first) == round(e["seconds"], 1) and float(rerun) == round(
+            e["rerun_seconds"], 1
+        )
+        assert float(slowest) == round(e["slowest_cells"][0]["seconds"], 1)
+    assert ct["checkpoints"] == "empty" and ct["failed"] == [] and ct["in_place"] is True
+    assert (
+        f"**{ct['total_seconds']:.0f} s for the whole course**"
+        in (docs / "benchmarks.md").read_text()
+    )

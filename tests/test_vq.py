@@ -131,6 +131,22 @@ def test_autoregressive_prior_is_normalised_and_learns_a_dependency():
     assert sample.shape == (50, 2) and (sample[:, 0] == sample[:, 1]).float().mean() > 0.9
 
 
+def test_fit_code_prior_caches_under_the_codes_and_cache_false_saves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAELIB_CHECKPOINTS", str(tmp_path))
+    codes = torch.arange(3).repeat(40)[:, None].repeat(1, 2)
+    fit = dict(epochs=2, progress=False)
+    vq.fit_code_prior(codes, 3, "code_prior_test", cache=False, **fit)
+    assert not list(tmp_path.rglob("*.pt"))  # a benchmark's fit leaves no checkpoint
+    first, _ = vq.fit_code_prior(codes, 3, "code_prior_test", **fit)
+    (path,) = tmp_path.rglob("code_prior_test.pt")
+    stamp = path.stat().st_mtime_ns
+    loaded, _ = vq.fit_code_prior(codes, 3, "code_prior_test", **fit)
+    assert path.stat().st_mtime_ns == stamp  # loaded, not retrained
+    assert torch.equal(loaded.log_prob(codes), first.log_prob(codes))
+    other, _ = vq.fit_code_prior(codes, 3, "code_prior_test", seed=1, **fit)  # seed is in meta
+    assert not torch.equal(other.log_prob(codes), first.log_prob(codes))
+
+
 def test_vq_elbo_adds_the_prior_to_the_likelihood():
     torch.manual_seed(0)
     model = vq.VQVAE(n_positions=2, n_codes=4, code_dim=3, hidden=16)

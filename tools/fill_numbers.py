@@ -87,7 +87,7 @@ TEMPLATES: list[tuple[str, str]] = [
     # lesson 06
     (
         DECK,
-        "ends at a test loss of {06.test_neg_elbo:.1f} nats per image ({06.test_recon:.1f} recon + {06.test_kl:.1f} KL). Its average KL ({06.test_kl:.1f}) exceeds log N = {06.log_n:.2f}",
+        "trained {06.epochs} epochs (its plateau: docs/convergence.json), ends at a test loss of {06.test_neg_elbo:.1f} nats per image ({06.test_recon:.1f} recon + {06.test_kl:.1f} KL). Its average KL ({06.test_kl:.1f}) exceeds log N = {06.log_n:.2f}",
     ),
     (DECK, "so at least {06.kl_aggregate_bound:.1f} nats of it"),
     (
@@ -133,6 +133,8 @@ TEMPLATES: list[tuple[str, str]] = [
         'Say: P + C with N(0, I) against the mixture: 2-D {07.p_plus_c."VAE 2 N(0, I)":.2f} against {07.p_plus_c."VAE 2 mixture":.2f}, 20-D {07.p_plus_c."VAE 20 N(0, I)":.2f} against {07.p_plus_c."VAE 20 mixture":.2f}.',
     ),
     # lesson 08
+    (DECK, "nine 784-400-20 VAEs, {08.epochs} epochs each on binarised"),
+    (DECK, "Full mode, binarised Fashion-MNIST, {08.epochs} epochs per model."),
     (
         DECK,
         'beta 0.1 spends about {08.sweep."0.1".R:.0f} nats of rate for a distortion of about {08.sweep."0.1".D:.0f}; beta 8 spends about {08.sweep."8".R:.0f} nats and pays about {08.sweep."8".D:.0f}. Dashed: lines of equal D + R; beta = 1 sits on the lowest (about {08.sweep."1"."-ELBO":.0f} nats)',

@@ -208,8 +208,14 @@ class Recipe:
         )
 
 
+# Lesson 08's models (and lesson 06's binarised one): 60 epochs, close to their plateau. At 20
+# epochs 3x the training gained 2.1 to 3.5 nats of test -ELBO; at 60 less, and beta = 1 meets the
+# course's 1.5-nat bar, not every recipe does yet (docs/convergence.json, docs/benchmarks.md).
+LESSON08_EPOCHS = 60
+
+
 def _lesson08(
-    epochs: int = 20, fast_epochs: int = 30, kind: str = "vae_mlp", **loss: object
+    epochs: int = LESSON08_EPOCHS, fast_epochs: int = 30, kind: str = "vae_mlp", **loss: object
 ) -> Recipe:
     """A lesson 08 model: the 784-400-20 VAE on binarised pixels (a true Bernoulli likelihood)."""
     return Recipe(
@@ -240,14 +246,19 @@ RECIPES: dict[str, Recipe] = {
     # Lesson 01: 20 epochs (~2 min on 2 cores); 10 fast epochs of the 3000-image subset.
     "ae_latent2": Recipe("ae", latent_dim=2, epochs=20, fast_epochs=10),
     "ae_latent20": Recipe("ae", latent_dim=20, epochs=20, fast_epochs=10),
-    # Lesson 06: the classic 784-400-20 VAE for its classic 10 epochs (with lr 2e-3, not 1e-3:
-    # 243.1 instead of 244.3-244.9 test nats, measured), and a 2-D one to draw.
-    "vae_mlp_latent20": Recipe("vae_mlp", latent_dim=20, epochs=10, lr=2e-3),
+    # Lesson 06: the classic 784-400-20 VAE with lr 2e-3, not 1e-3 (at 10 epochs: 243.1 instead
+    # of 244.3-244.9 test nats, measured), for 30 epochs, not the classic 10, to reach its
+    # plateau (docs/convergence.json), and a 2-D one to draw.
+    "vae_mlp_latent20": Recipe("vae_mlp", latent_dim=20, epochs=30, lr=2e-3),
     "vae_mlp_latent2": Recipe("vae_mlp", latent_dim=2, epochs=20),
     "vae_conv_latent20": Recipe("vae_conv", latent_dim=20, epochs=15),
-    # Trained on dynamically binarised pixels, where the Bernoulli likelihood is a true one.
-    "vae_mlp_latent20_binarized": Recipe("vae_mlp", latent_dim=20, epochs=20, binarize=True),
-    # Lesson 08: a beta sweep, the two fixes of collapse at beta = 8, and a learned prior.
+    # Trained on dynamically binarised pixels, where the Bernoulli likelihood is a true one: lesson
+    # 08's beta = 1 recipe, at its epochs (LESSON08_EPOCHS).
+    "vae_mlp_latent20_binarized": Recipe(
+        "vae_mlp", latent_dim=20, epochs=LESSON08_EPOCHS, binarize=True
+    ),  # fmt: skip
+    # Lesson 08: a beta sweep, the two fixes of collapse at beta = 8, and a learned prior, each
+    # LESSON08_EPOCHS (fast mode: 30 epochs of the subset).
     **{f"lesson08_beta{b:g}": _lesson08(beta=b) for b in (0.1, 0.5, 1.0, 2.0, 4.0, 8.0)},
     "lesson08_beta8_warmup": _lesson08(beta=8.0, warmup_fraction=0.5),
     "lesson08_beta8_freebits": _lesson08(beta=8.0, free_bits=0.5),

@@ -292,10 +292,17 @@ def fingerprint(codes: torch.Tensor) -> str:
     return hashlib.sha1(codes.cpu().long().numpy().tobytes()).hexdigest()[:16]
 
 
+# Lesson 10's code prior: its epochs over the training codes in full and fast mode. At 10 epochs
+# it is at its plateau (3x gains less than 1.5 nats of test rate: benchmarks/lesson10_plateau.py).
+CODE_PRIOR_EPOCHS, CODE_PRIOR_FAST_EPOCHS = 10, 5
+
+
 def fit_code_prior(codes: torch.Tensor, n_codes: int, name: str, *, epochs: int, seed: int = 0,
-                   device: str | torch.device = "cpu", progress: bool = True) -> tuple[CodePrior, dict]:  # fmt: skip
+                   device: str | torch.device = "cpu", progress: bool = True,
+                   cache: bool = True) -> tuple[CodePrior, dict]:  # fmt: skip
     """A ``CodePrior`` trained on the training images' codes (N, M) for ``epochs`` (Adam,
-    lr 3e-3, batch 256), cached at ``checkpoint_path(name)`` under the codes' fingerprint."""
+    lr 3e-3, batch 256), cached at ``checkpoint_path(name)`` under the codes' fingerprint
+    (``cache=False``: trained and not saved, as a benchmark does)."""
     from vaelib import train  # the loop; imported here because train's RECIPES build VQVAE
 
     codes = _codes(codes, n_codes)
@@ -303,7 +310,8 @@ def fit_code_prior(codes: torch.Tensor, n_codes: int, name: str, *, epochs: int,
     prior = CodePrior(n_codes, codes.shape[1]).to(device)
     history = train.train(
         prior, CodeLoader(codes.to(device), 256, seed), code_prior_loss, epochs=epochs, lr=3e-3,
-        checkpoint=train.checkpoint_path(name), amp=False, progress=progress, desc=name,
+        checkpoint=train.checkpoint_path(name) if cache else None, amp=False, progress=progress,
+        desc=name,
         meta={"codes": fingerprint(codes), "n_codes": n_codes, "seed": seed},
     )  # fmt: skip
     return prior.eval(), history
