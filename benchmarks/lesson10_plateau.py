@@ -36,9 +36,9 @@ def run_code_prior(mult: int, data: dict) -> dict:
     the VQ-VAE at its own (1x) epochs, as lesson 10 fits it; scored by its rate on the test
     codes, E[-log p(c)] in nats per test image: the prior's term of the VQ-VAE's ELBO, so the
     course's 1.5-nat test applies to it as to a VAE's -ELBO."""
-    if "vqvae_mlp" not in data:  # trained once per invocation, at 1x, whatever the mults
-        data["vqvae_mlp"] = run("vqvae_mlp", 1, data, keep=True)
-    model = data["vqvae_mlp"]["model"]
+    if "vq" not in data:  # the VQ-VAE at 1x, trained once per invocation, whatever the mults
+        run("vqvae_mlp", 1, data)
+    model = data["vq"]
     codes_train, codes_test = codes_of(model, data["train"][0]), model.codes(data["test"][0])
     start, cpu = time.time(), time.process_time()
     epochs = vq.CODE_PRIOR_EPOCHS * mult
@@ -47,13 +47,13 @@ def run_code_prior(mult: int, data: dict) -> dict:
     with torch.no_grad():
         rate = float(-prior.log_prob(codes_test).mean())
     return {"recipe": CODE_PRIOR, "epochs": epochs, "wall_s": round(time.time() - start, 1),
-            "cpu_s": round(time.process_time() - cpu, 1), "vqvae_epochs": data["vqvae_mlp"]["epochs"],
+            "cpu_s": round(time.process_time() - cpu, 1), "vqvae_epochs": train.RECIPES["vqvae_mlp"].epochs,
             "test": {"code_nll": rate}}  # fmt: skip
 
 
-def run(name: str, mult: int, data: dict, keep: bool = False) -> dict:
+def run(name: str, mult: int, data: dict) -> dict:
     """``name`` trained for ``mult`` x its epochs on the training set, scored on the test set
-    (``keep``: the record also holds the trained model, under "model")."""
+    (the classifier, and the VQ-VAE at 1x, are kept in ``data`` for the models judged by them)."""
     if name == CODE_PRIOR:
         return run_code_prior(mult, data)
     recipe = train.RECIPES[name]
@@ -91,8 +91,8 @@ def run(name: str, mult: int, data: dict, keep: bool = False) -> dict:
             codes = model.codes(x)
             out["perplexity"] = vq.perplexity(codes, model.n_codes)
             out["dead_codes"] = vq.dead_codes(codes, model.n_codes)
-    if keep:
-        out["model"] = model
+            if mult == 1:
+                data["vq"] = model  # the code prior is fitted to the lesson's VQ-VAE
     return out
 
 
@@ -147,8 +147,7 @@ def main(argv: list[str] | None = None) -> None:
             "test": (to_float(test_images), test_labels)}  # fmt: skip
     for mult in (int(m) for m in args.mults.split(",")):
         for name in names:
-            record = run(name, mult, data)
-            print(json.dumps({k: v for k, v in record.items() if k != "model"}), flush=True)
+            print(json.dumps(run(name, mult, data)), flush=True)
 
 
 if __name__ == "__main__":
