@@ -19,6 +19,13 @@ Writes ``docs/convergence.json`` (``--out``)::
                         "within_tolerance", "seconds"}},
      "tolerance_nats": 1.5, "machine": {...}}
 
+``--every K --train-to M`` also records the test loss every K epochs up to epoch M (``curve``):
+the loop is deterministic with a constant learning rate, so the curve's loss at n epochs is what
+an n-epoch run ends at, and one long run tells which epochs a recipe needs to be within the
+tolerance of 3x them (``plateau_epochs``). After changing a recipe's epochs to a point of its
+curve, ``--from-curves`` rewrites its record there without training (``at_epochs``). A recipe
+with a beta warm-up (a share of its epochs) has no curve: measure it at the epochs in question.
+
 ``make convergence`` runs it. It trains every recipe for 3x its epochs: on 2 idle CPU cores
 that is several times the course's own training time, so run it on a quiet machine
 (``nice`` it on a shared one). ``--recipes a,b`` measures a few and merges them into an
@@ -89,16 +96,41 @@ def test_loss(model: torch.nn.Module, recipe: train.Recipe, x_test: torch.Tensor
 
 
 def measure(
-    name: str, device: torch.device, seed: int = 0, fast: bool = False, epochs: int | None = None
+    name: str,
+    device: torch.device,
+    seed: int = 0,
+    fast: bool = False,
+    epochs: int | None = None,
+    every: int = 0,
+    train_to: int = 0,
 ) -> dict:
     """Train ``RECIPES[name]`` for 3x its epochs; its test loss at 1x and at 3x the epochs.
 
     ``fast=True`` uses fast mode's data subset and ``fast_epochs`` (a smoke test, not a
     measurement); ``epochs`` overrides the recipe's (to try other epochs before changing it).
+    ``every=K`` also measures the test loss every K epochs, into ``result["curve"]``
+    (``{epoch: loss}``), and ``train_to=M`` (>= 3x the epochs) trains on to epoch M. The loop is
+    deterministic and the learning rate constant, so the curve's loss at epoch n is what a run of
+    n epochs ends at, and ``curve[n] - curve[3n]`` is the plateau gap n epochs would have: one
+    run tells which epochs a recipe needs. Not for a recipe with a warm-up, whose length is a
+    share of the epochs (ValueError).
     """
     recipe = train.RECIPES[name]
     if epochs is None:
         epochs = recipe.fast_epochs if fast else recipe.epochs
+    train_to = train_to or 3 * epochs
+    if train_to < 3 * epochs:
+        raise ValueError(f"train_to={train_to} must be at least 3x epochs = {3 * epochs}")
+    if every < 0:
+        raise ValueError(f"every={every} must be a positive number of epochs (or 0: no curve)")
+    if (every or train_to > 3 * epochs) and recipe.warmup_fraction > 0:
+        raise ValueError(
+            f"{name} warms beta up over a share of its epochs, so a longer run is not its "
+            "continuation: measure it without every and train_to, at the epochs in question"
+        )
+    stops = {epochs, 3 * epochs, train_to} | (
+        set(range(every, train_to + 1, every)) if every else set()
+    )
     images, _ = load_dataset(recipe.dataset, "train", fast=fast)
     loader = DeviceLoader(images, recipe.batch_size, device=device, seed=seed,
                           binarize=recipe.binarize)  # fmt: skip
@@ -119,17 +151,55 @@ def measure(
     optimizer = train.fast_adam(model, recipe.lr)
     start = time.perf_counter()
     result = {"epochs": epochs}
-    for key, more in (("test_neg_elbo", epochs), ("test_neg_elbo_3x", 2 * epochs)):
-        train.train(model, loader, loss_fn, epochs=more, optimizer=optimizer, progress=False)
+    curve: dict[int, float] = {}
+    done = 0
+    for stop in sorted(stops):
+        train.train(model, loader, loss_fn, epochs=stop - done, optimizer=optimizer, progress=False)
+        done = stop
         state = torch.get_rng_state()  # the measurement must not move the training's noise
-        result[key] = round(test_loss(model, recipe, x_test), 3)
+        curve[stop] = round(test_loss(model, recipe, x_test), 3)
         torch.set_rng_state(state)
         model.train()
+    result["test_neg_elbo"], result["test_neg_elbo_3x"] = curve[epochs], curve[3 * epochs]
     result["gap"] = round(result["test_neg_elbo"] - result["test_neg_elbo_3x"], 3)
     result["within_tolerance"] = bool(result["gap"] <= TOLERANCE)
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["recipe"] = asdict(recipe)
+    if every:
+        result["curve"] = {str(n): loss for n, loss in curve.items()}
+        result["train_to"] = train_to
     return result
+
+
+def plateau_epochs(curve: dict[int, float], tolerance: float = TOLERANCE) -> int | None:
+    """The fewest epochs n of a measured curve (``{epoch: test loss}``, from ``every``) whose
+    plateau gap ``curve[n] - curve[3n]`` is at most ``tolerance`` nats, or None when no n with
+    both n and 3n on the curve is."""
+    for n in sorted(curve):
+        if 3 * n in curve and curve[n] - curve[3 * n] <= tolerance:
+            return n
+    return None
+
+
+def at_epochs(record: dict, epochs: int, tolerance: float = TOLERANCE) -> dict:
+    """The record ``measure`` would write at ``epochs``, read off ``record``'s curve (no
+    training: the curve's loss at n is what a run of n epochs ends at). ValueError when the
+    curve lacks ``epochs`` or ``3 * epochs``."""
+    curve = record.get("curve", {})
+    missing = [n for n in (epochs, 3 * epochs) if str(n) not in curve]
+    if missing:
+        raise ValueError(
+            f"the curve has no epoch {missing} (it has {sorted(map(int, curve))}): measure "
+            f"the recipe with --every and --train-to at least {3 * epochs}"
+        )
+    one, three = curve[str(epochs)], curve[str(3 * epochs)]
+    gap = round(one - three, 3)
+    return {
+        **record,
+        "epochs": epochs, "test_neg_elbo": one, "test_neg_elbo_3x": three, "gap": gap,
+        "within_tolerance": bool(gap <= tolerance), "recipe": {**record["recipe"], "epochs": epochs},
+        "read_off_curve_from": record.get("read_off_curve_from", record["epochs"]),
+    }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +213,17 @@ def main(argv: list[str] | None = None) -> int:
         "--fast", action="store_true", help="smoke test: fast mode's subset and epochs"
     )
     parser.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs")
+    parser.add_argument(
+        "--every", type=int, default=0, help="also measure every K epochs (the curve)"
+    )
+    parser.add_argument(
+        "--train-to", type=int, default=0, help="train on to epoch M (>= 3x epochs) for the curve"
+    )
+    parser.add_argument(
+        "--from-curves",
+        action="store_true",
+        help="no training: rewrite each named record at its recipe's epochs from its curve",
+    )
     args = parser.parse_args(argv)
     names = [n for n in args.recipes.split(",") if n] or lesson_recipes()
     unknown = sorted(set(names) - set(train.RECIPES))
@@ -150,14 +231,29 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--recipes names no recipe: {unknown}; use some of {sorted(train.RECIPES)}")
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs={args.epochs} must be at least 1")
+    if args.every < 0 or args.train_to < 0:
+        parser.error(f"--every={args.every} and --train-to={args.train_to} must not be negative")
     if not math.isfinite(args.tolerance) or args.tolerance <= 0:
         parser.error(f"--tolerance={args.tolerance} must be a positive number of nats")
     report = json.loads(args.out.read_text()) if args.out.exists() else {}
     report.setdefault("recipes", {})
+    if args.from_curves:
+        return from_curves(report, names, args.out, args.tolerance)
     device = runtime.pick_device()
     for name in names:
-        report["recipes"][name] = measure(name, device, fast=args.fast, epochs=args.epochs)
+        report["recipes"][name] = measure(
+            name,
+            device,
+            fast=args.fast,
+            epochs=args.epochs,
+            every=args.every,
+            train_to=args.train_to,
+        )
         print(json.dumps({name: report["recipes"][name]}), file=sys.stderr)
+        if args.every:
+            curve = {int(n): loss for n, loss in report["recipes"][name]["curve"].items()}
+            print(f"{name}: the curve is within {args.tolerance} nats of 3x the epochs from "
+                  f"{plateau_epochs(curve, args.tolerance)} epochs", file=sys.stderr)  # fmt: skip
         report.update(
             tolerance_nats=args.tolerance,
             fast=args.fast,
@@ -171,6 +267,28 @@ def main(argv: list[str] | None = None) -> int:
         r = report["recipes"][name]
         print(f"{name}: {r['epochs']} epochs are {r['gap']:.2f} nats above 3x the epochs "
               f"(tolerance {args.tolerance}): train it longer", file=sys.stderr)  # fmt: skip
+    return 1 if failed else 0
+
+
+def from_curves(report: dict, names: list[str], out: Path, tolerance: float) -> int:
+    """``--from-curves``: each named record that has a curve is rewritten at its recipe's
+    current epochs; a recipe whose other settings changed since is refused (re-measure it)."""
+    for name in names:
+        record = report["recipes"].get(name)
+        if record is None or "curve" not in record:
+            continue
+        recipe = asdict(train.RECIPES[name])
+        changed = [k for k in recipe if k not in ("epochs", "fast_epochs")
+                   and record["recipe"].get(k) != recipe[k]]  # fmt: skip
+        if changed:
+            raise SystemExit(f"{name}: {changed} changed since its curve: re-measure it")
+        report["recipes"][name] = at_epochs(record, recipe["epochs"], tolerance)
+        print(json.dumps({name: {k: report["recipes"][name][k] for k in ("epochs", "gap")}}),
+              file=sys.stderr)  # fmt: skip
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    failed = [
+        n for n in names if n in report["recipes"] and report["recipes"][n]["gap"] > tolerance
+    ]
     return 1 if failed else 0
 
 

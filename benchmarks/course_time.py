@@ -108,6 +108,8 @@ def kernel_environment(checkpoints: Path, pics: Path | None) -> Iterator[None]:
 def run_notebook(path: Path, top: int, timeout: int | None) -> dict:
     """Execute ``path`` in a fresh kernel (cwd: its folder), write it back, time it."""
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # an earlier run's timings: a cell this run does not reach has none
+        cell.get("metadata", {}).pop("execution", None)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", record_timing=True,
         resources={"metadata": {"path": str(path.parent)}},

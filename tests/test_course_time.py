@@ -106,3 +106,20 @@ def test_the_docs_course_table_is_the_committed_run():
         f"**{ct['total_seconds']:.0f} s for the whole course**"
         in (docs / "benchmarks.md").read_text()
     )
+
+
+def test_a_failed_lesson_lists_only_the_cells_that_ran(tmp_path):
+    """The cells after a failure keep no timing from an earlier run in slowest_cells."""
+    path = _notebook(tmp_path / "03_fails.ipynb", ["x = 1", "raise RuntimeError('stop')", "y = 2"])
+    nb = nbformat.read(path, as_version=4)
+    stale = {
+        "iopub.execute_input": "2026-01-01T00:00:00Z",
+        "shell.execute_reply": "2026-01-01T01:00:00Z",
+    }
+    nb.cells[3].metadata["execution"] = stale  # "y = 2" took an hour in an earlier run
+    nbformat.write(nb, path)
+    assert course_time.slowest_cells(nb, top=3)[0]["seconds"] == 3600.0  # what it used to report
+    entry = course_time.run_notebook(path, top=3, timeout=60)
+    assert "stop" in entry["error"]
+    assert sorted(c["index"] for c in entry["slowest_cells"]) == [1, 2]  # not the unrun cell 3
+    assert "execution" not in nbformat.read(path, as_version=4).cells[3].metadata

@@ -1,0 +1,103 @@
+"""benchmarks/convergence.py: one run measures a recipe at 1x and 3x its epochs, and its curve."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmarks import convergence
+
+
+def test_plateau_epochs_is_the_first_n_within_tolerance_of_3n():
+    # gaps: n=1: 10 - 4 = 6; n=2: 6 - 2.5 = 3.5; n=3: 4 - 2 = 2 (9 is absent beyond n=3)
+    curve = {1: 10.0, 2: 6.0, 3: 4.0, 6: 2.5, 9: 2.0}
+    assert convergence.plateau_epochs(curve, tolerance=2.0) == 3
+    assert convergence.plateau_epochs(curve, tolerance=3.5) == 2
+    assert convergence.plateau_epochs(curve, tolerance=1.0) is None  # n=3 gains 2 > 1
+    assert convergence.plateau_epochs({4: 1.0}, tolerance=9.0) is None  # no 3n on the curve
+
+
+def test_the_curve_at_n_epochs_is_what_an_n_epoch_run_measures():
+    """The loop is deterministic, so a longer run's curve holds the shorter runs' numbers."""
+    cpu = torch.device("cpu")
+    short = convergence.measure("ae_latent2", cpu, fast=True, epochs=1)
+    long = convergence.measure("ae_latent2", cpu, fast=True, epochs=1, every=1, train_to=4)
+    assert (short["epochs"], long["epochs"]) == (1, 1)
+    assert list(long["curve"]) == ["1", "2", "3", "4"] and long["train_to"] == 4
+    assert long["test_neg_elbo"] == long["curve"]["1"] == short["test_neg_elbo"]
+    assert long["test_neg_elbo_3x"] == long["curve"]["3"] == short["test_neg_elbo_3x"]
+    assert long["curve"]["4"] < long["curve"]["1"]  # the autoencoder learns
+    assert "curve" not in short
+
+
+@pytest.mark.parametrize(
+    ("name", "kw", "says"),
+    [
+        ("ae_latent2", {"epochs": 2, "train_to": 5}, "at least 3x epochs = 6"),
+        ("ae_latent2", {"epochs": 2, "every": -1}, "every=-1"),
+        ("lesson08_beta8_warmup", {"epochs": 2, "every": 1}, "warms beta up"),
+        ("lesson08_beta8_warmup", {"epochs": 2, "train_to": 9}, "warms beta up"),
+    ],
+)
+def test_measure_refuses_a_curve_it_cannot_measure(name, kw, says):
+    with pytest.raises(ValueError, match=says):
+        convergence.measure(name, torch.device("cpu"), fast=True, **kw)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--recipes", "no_such"], "names no recipe"),
+        (["--epochs", "0"], "--epochs=0"),
+        (["--every", "-2"], "--every=-2"),
+        (["--tolerance", "nan"], "--tolerance=nan"),
+    ],
+)
+def test_main_refuses_bad_arguments(argv, says, capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        convergence.main([*argv, "--out", str(tmp_path / "c.json")])
+    assert says in capsys.readouterr().err
+
+
+CURVE_RECORD = {
+    "epochs": 20, "test_neg_elbo": 250.0, "test_neg_elbo_3x": 247.0, "gap": 3.0,
+    "within_tolerance": False, "seconds": 9.0, "train_to": 120,
+    "curve": {"20": 250.0, "40": 247.5, "60": 247.0, "120": 246.4},
+}  # fmt: skip
+
+
+def test_at_epochs_reads_a_record_off_the_curve():
+    from dataclasses import asdict
+
+    from vaelib import train
+
+    record = {**CURVE_RECORD, "recipe": asdict(train.RECIPES["ae_latent2"])}
+    at_40 = convergence.at_epochs(record, 40, tolerance=1.5)
+    assert (at_40["test_neg_elbo"], at_40["test_neg_elbo_3x"]) == (247.5, 246.4)
+    assert at_40["gap"] == 1.1 and at_40["within_tolerance"] is True  # 247.5 - 246.4 <= 1.5
+    assert at_40["epochs"] == at_40["recipe"]["epochs"] == 40
+    assert at_40["read_off_curve_from"] == 20 and at_40["curve"] == record["curve"]
+    assert convergence.at_epochs(record, 20, tolerance=1.5)["gap"] == 3.0
+    with pytest.raises(ValueError, match=r"no epoch \[30, 90\]"):
+        convergence.at_epochs(record, 30)
+
+
+def test_from_curves_rewrites_a_record_at_the_recipe_epochs(tmp_path, capsys):
+    import json
+    from dataclasses import asdict
+
+    from vaelib import train
+
+    recipe = asdict(train.RECIPES["ae_latent2"])
+    epochs = recipe["epochs"]
+    curve = {str(epochs): 240.0, str(3 * epochs): 238.0, str(9 * epochs): 237.5}
+    old = {**CURVE_RECORD, "epochs": 1, "curve": curve, "recipe": {**recipe, "epochs": 1}}
+    out = tmp_path / "c.json"
+    out.write_text(json.dumps({"recipes": {"ae_latent2": old}}))
+    assert convergence.main(["--recipes", "ae_latent2", "--from-curves", "--out", str(out)]) == 1
+    record = json.loads(out.read_text())["recipes"]["ae_latent2"]
+    assert (record["epochs"], record["gap"], record["within_tolerance"]) == (epochs, 2.0, False)
+    old["recipe"]["lr"] = 0.5  # another learning rate: the curve is not this recipe's
+    out.write_text(json.dumps({"recipes": {"ae_latent2": old}}))
+    with pytest.raises(SystemExit, match=r"\['lr'\] changed since its curve"):
+        convergence.main(["--recipes", "ae_latent2", "--from-curves", "--out", str(out)])
