@@ -36,6 +36,7 @@ existing ``--out`` file; the exit status is 1 when a measured recipe is more tha
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -172,13 +173,32 @@ def measure(
 
 
 def plateau_epochs(curve: dict[int, float], tolerance: float = TOLERANCE) -> int | None:
-    """The fewest epochs n of a measured curve (``{epoch: test loss}``, from ``every``) whose
-    plateau gap ``curve[n] - curve[3n]`` is at most ``tolerance`` nats, or None when no n with
-    both n and 3n on the curve is."""
-    for n in sorted(curve):
-        if 3 * n in curve and curve[n] - curve[3 * n] <= tolerance:
-            return n
-    return None
+    """The fewest epochs n of a measured curve (``{epoch: test loss}``, from ``every``) from
+    which on every plateau gap ``curve[m] - curve[3m]`` (m >= n, both m and 3m on the curve) is
+    at most ``tolerance`` nats, or None when the last one is not. "From which on", not "at": the
+    test loss scatters from one epoch to the next at a constant learning rate (``scatter``), so
+    a single gap can pass by luck."""
+    gaps = {n: curve[n] - curve[3 * n] for n in sorted(curve) if 3 * n in curve}
+    first = None
+    for n, gap in gaps.items():
+        if gap > tolerance:
+            first = None
+        elif first is None:
+            first = n
+    return first
+
+
+def scatter(curve: dict[int, float], last: float = 1 / 3) -> float:
+    """How much the test loss moves between consecutive points of the curve's ``last`` share
+    (nats): the median of |curve[n_i+1] - curve[n_i]|, where training has all but stopped
+    gaining, so what is left is the loss's noise at a constant learning rate."""
+    epochs = sorted(curve)
+    tail = [n for n in epochs if n >= epochs[-1] * (1 - last)]
+    steps = sorted(abs(curve[b] - curve[a]) for a, b in itertools.pairwise(tail))
+    if not steps:
+        raise ValueError(f"curve needs two points in its last {last:.0%}: it has {epochs}")
+    middle = len(steps) // 2
+    return steps[middle] if len(steps) % 2 else (steps[middle - 1] + steps[middle]) / 2
 
 
 def at_epochs(record: dict, epochs: int, tolerance: float = TOLERANCE) -> dict:
@@ -252,8 +272,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({name: report["recipes"][name]}), file=sys.stderr)
         if args.every:
             curve = {int(n): loss for n, loss in report["recipes"][name]["curve"].items()}
-            print(f"{name}: the curve is within {args.tolerance} nats of 3x the epochs from "
-                  f"{plateau_epochs(curve, args.tolerance)} epochs", file=sys.stderr)  # fmt: skip
+            try:
+                noise = f"{scatter(curve):.2f} nats"
+            except ValueError:  # too few points late in the curve
+                noise = "an unknown amount (too few points)"
+            first = plateau_epochs(curve, args.tolerance)
+            where = f"from {first} epochs on" if first else "at no point of the curve"
+            print(f"{name}: the gaps to 3x the epochs are within {args.tolerance} nats {where}; "
+                  f"the test loss scatters by {noise} between points", file=sys.stderr)  # fmt: skip
         report.update(
             tolerance_nats=args.tolerance,
             fast=args.fast,

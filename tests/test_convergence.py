@@ -8,13 +8,27 @@ import torch
 from benchmarks import convergence
 
 
-def test_plateau_epochs_is_the_first_n_within_tolerance_of_3n():
+def test_plateau_epochs_is_where_every_later_gap_is_within_tolerance():
     # gaps: n=1: 10 - 4 = 6; n=2: 6 - 2.5 = 3.5; n=3: 4 - 2 = 2 (9 is absent beyond n=3)
     curve = {1: 10.0, 2: 6.0, 3: 4.0, 6: 2.5, 9: 2.0}
     assert convergence.plateau_epochs(curve, tolerance=2.0) == 3
     assert convergence.plateau_epochs(curve, tolerance=3.5) == 2
     assert convergence.plateau_epochs(curve, tolerance=1.0) is None  # n=3 gains 2 > 1
     assert convergence.plateau_epochs({4: 1.0}, tolerance=9.0) is None  # no 3n on the curve
+    # a lucky gap: n=1 gains 0.5 (within 1), n=2 gains 3, n=3 gains 0.5: from 3 on, not from 1
+    lucky = {1: 5.0, 2: 7.0, 3: 4.5, 6: 4.0, 9: 4.0}
+    assert convergence.plateau_epochs(lucky, tolerance=1.0) == 3
+
+
+def test_scatter_is_the_median_step_of_the_last_third():
+    curve = {10: 50.0, 20: 40.0, 30: 41.0, 40: 40.0, 50: 40.5, 60: 40.0}
+    # last third: epochs >= 40: steps |40.5 - 40| = 0.5 and |40 - 40.5| = 0.5
+    assert convergence.scatter(curve) == 0.5
+    # last half: epochs >= 30: steps 1.0, 0.5, 0.5: median 0.5; all: 10, 1, 1, .5, .5: median 1
+    assert convergence.scatter(curve, last=1 / 2) == 0.5
+    assert convergence.scatter(curve, last=1.0) == 1.0
+    with pytest.raises(ValueError, match="two points"):
+        convergence.scatter({10: 1.0, 60: 2.0})
 
 
 def test_the_curve_at_n_epochs_is_what_an_n_epoch_run_measures():
