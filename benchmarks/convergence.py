@@ -104,6 +104,7 @@ def measure(
     epochs: int | None = None,
     every: int = 0,
     train_to: int = 0,
+    decay: float = 0.0,
 ) -> dict:
     """Train ``RECIPES[name]`` for 3x its epochs; its test loss at 1x and at 3x the epochs.
 
@@ -115,6 +116,10 @@ def measure(
     n epochs ends at, and ``curve[n] - curve[3n]`` is the plateau gap n epochs would have: one
     run tells which epochs a recipe needs. Not for a recipe with a warm-up, whose length is a
     share of the epochs (ValueError).
+
+    ``decay=F`` (0 < F <= 1) is a trial of another schedule, not of the lesson's: the learning
+    rate falls linearly to near 0 over the last F of the epochs (``decayed_lr``). The 1x and 3x
+    runs are then two runs, each from the seed, each with its own schedule.
     """
     recipe = train.RECIPES[name]
     if epochs is None:
@@ -129,27 +134,18 @@ def measure(
             f"{name} warms beta up over a share of its epochs, so a longer run is not its "
             "continuation: measure it without every and train_to, at the epochs in question"
         )
+    if decay and not (0 < decay <= 1 and not every and train_to == 3 * epochs):
+        raise ValueError(
+            f"decay={decay} must be in (0, 1], without every or train_to (a decayed run "
+            "ends where its schedule does: it has no curve)"
+        )
+    if decay:
+        return _measure_decayed(name, device, seed, fast, epochs, decay)
     stops = {epochs, 3 * epochs, train_to} | (
         set(range(every, train_to + 1, every)) if every else set()
     )
-    images, _ = load_dataset(recipe.dataset, "train", fast=fast)
-    loader = DeviceLoader(images, recipe.batch_size, device=device, seed=seed,
-                          binarize=recipe.binarize)  # fmt: skip
-    torch.manual_seed(seed)
-    # A learned prior starts as a mixture of PRIOR_COMPONENTS diagonal Gaussians (the lesson
-    # starts it from a BIC fit; here only the epochs are in question). A warm-up lasts its
-    # recipe's share of the lesson's steps; the 3x run keeps it and trains on at full beta.
-    prior = None
-    if recipe.prior is not None:
-        prior = priors.MixturePrior(PRIOR_COMPONENTS, recipe.latent_dim, seed=seed)
-    warmup_steps = int(recipe.warmup_fraction * epochs * len(loader))
-    model, loss_fn = train.build_model(recipe, prior=prior, warmup_steps=warmup_steps)
-    model = model.to(device)
-    test_images, _ = load_dataset(recipe.dataset, "test", fast=fast)
-    x_test = to_float(test_images).to(device)
-    if recipe.binarize:
-        x_test = binarize(x_test, generator=torch.Generator(device=device).manual_seed(0))
-    optimizer = train.fast_adam(model, recipe.lr)
+    loader, model, loss_fn, optimizer = _start(recipe, device, seed, fast, epochs)
+    x_test = _test_images(recipe, device, fast)
     start = time.perf_counter()
     result = {"epochs": epochs}
     curve: dict[int, float] = {}
@@ -169,6 +165,67 @@ def measure(
     if every:
         result["curve"] = {str(n): loss for n, loss in curve.items()}
         result["train_to"] = train_to
+    return result
+
+
+def _start(recipe: train.Recipe, device: torch.device, seed: int, fast: bool, epochs: int):
+    """The loader, untrained model, loss and optimiser of a recipe's run from ``seed``.
+
+    A learned prior starts as a mixture of PRIOR_COMPONENTS diagonal Gaussians (the lesson
+    starts it from a BIC fit; here only the epochs are in question). A warm-up lasts its
+    recipe's share of ``epochs`` (the lesson's); a 3x run keeps it and trains on at full beta.
+    """
+    images, _ = load_dataset(recipe.dataset, "train", fast=fast)
+    loader = DeviceLoader(images, recipe.batch_size, device=device, seed=seed,
+                          binarize=recipe.binarize)  # fmt: skip
+    torch.manual_seed(seed)
+    prior = None
+    if recipe.prior is not None:
+        prior = priors.MixturePrior(PRIOR_COMPONENTS, recipe.latent_dim, seed=seed)
+    warmup_steps = int(recipe.warmup_fraction * epochs * len(loader))
+    model, loss_fn = train.build_model(recipe, prior=prior, warmup_steps=warmup_steps)
+    model = model.to(device)
+    return loader, model, loss_fn, train.fast_adam(model, recipe.lr)
+
+
+def _test_images(recipe: train.Recipe, device: torch.device, fast: bool) -> torch.Tensor:
+    """The test images a recipe is scored on, ``(N, 1, 28, 28)``: binarised once (seed 0) for
+    a binarised recipe."""
+    test_images, _ = load_dataset(recipe.dataset, "test", fast=fast)
+    x_test = to_float(test_images).to(device)
+    if recipe.binarize:
+        x_test = binarize(x_test, generator=torch.Generator(device=device).manual_seed(0))
+    return x_test
+
+
+def decayed_lr(lr: float, epoch: int, epochs: int, decay: float) -> float:
+    """The learning rate of epoch ``epoch`` (0-based) of ``epochs`` when it falls linearly over
+    the last ``D = max(1, round(decay * epochs))`` of them: ``lr * min(1, (epochs - epoch) / D)``
+    (``lr`` until then, ``lr / D`` in the last epoch)."""
+    span = max(1, round(decay * epochs))
+    return lr * min(1.0, (epochs - epoch) / span)
+
+
+def _measure_decayed(
+    name: str, device: torch.device, seed: int, fast: bool, epochs: int, decay: float
+) -> dict:
+    """``measure(..., decay=F)``: two runs from the seed, of ``epochs`` and ``3 * epochs``, each
+    with its learning rate decayed over its last F (``decayed_lr``); the test loss of each."""
+    recipe = train.RECIPES[name]
+    x_test = _test_images(recipe, device, fast)
+    start = time.perf_counter()
+    result: dict = {"epochs": epochs, "lr_decay": decay}
+    for key, total in (("test_neg_elbo", epochs), ("test_neg_elbo_3x", 3 * epochs)):
+        loader, model, loss_fn, optimizer = _start(recipe, device, seed, fast, epochs)
+        for epoch in range(total):
+            for group in optimizer.param_groups:
+                group["lr"] = decayed_lr(recipe.lr, epoch, total, decay)
+            train.train(model, loader, loss_fn, epochs=1, optimizer=optimizer, progress=False)
+        result[key] = round(test_loss(model, recipe, x_test), 3)
+    result["gap"] = round(result["test_neg_elbo"] - result["test_neg_elbo_3x"], 3)
+    result["within_tolerance"] = bool(result["gap"] <= TOLERANCE)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    result["recipe"] = asdict(recipe)
     return result
 
 
@@ -240,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
         "--train-to", type=int, default=0, help="train on to epoch M (>= 3x epochs) for the curve"
     )
     parser.add_argument(
+        "--decay",
+        type=float,
+        default=0.0,
+        help="a schedule trial: the learning rate falls linearly over the last share F of each run",
+    )
+    parser.add_argument(
         "--from-curves",
         action="store_true",
         help="no training: rewrite each named record at its recipe's epochs from its curve",
@@ -253,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--epochs={args.epochs} must be at least 1")
     if args.every < 0 or args.train_to < 0:
         parser.error(f"--every={args.every} and --train-to={args.train_to} must not be negative")
+    if not (0 <= args.decay <= 1) or (args.decay and (args.every or args.train_to)):
+        parser.error(f"--decay={args.decay} must be in [0, 1], without --every or --train-to")
     if not math.isfinite(args.tolerance) or args.tolerance <= 0:
         parser.error(f"--tolerance={args.tolerance} must be a positive number of nats")
     report = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -268,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             epochs=args.epochs,
             every=args.every,
             train_to=args.train_to,
+            decay=args.decay,
         )
         print(json.dumps({name: report["recipes"][name]}), file=sys.stderr)
         if args.every:

@@ -51,6 +51,8 @@ def test_the_curve_at_n_epochs_is_what_an_n_epoch_run_measures():
         ("ae_latent2", {"epochs": 2, "every": -1}, "every=-1"),
         ("lesson08_beta8_warmup", {"epochs": 2, "every": 1}, "warms beta up"),
         ("lesson08_beta8_warmup", {"epochs": 2, "train_to": 9}, "warms beta up"),
+        ("ae_latent2", {"epochs": 2, "decay": 1.5}, r"decay=1.5 must be in \(0, 1\]"),
+        ("ae_latent2", {"epochs": 2, "decay": 0.5, "every": 1}, "it has no curve"),
     ],
 )
 def test_measure_refuses_a_curve_it_cannot_measure(name, kw, says):
@@ -64,6 +66,8 @@ def test_measure_refuses_a_curve_it_cannot_measure(name, kw, says):
         (["--recipes", "no_such"], "names no recipe"),
         (["--epochs", "0"], "--epochs=0"),
         (["--every", "-2"], "--every=-2"),
+        (["--decay", "2"], "--decay=2.0"),
+        (["--decay", "0.3", "--every", "5"], "without --every"),
         (["--tolerance", "nan"], "--tolerance=nan"),
     ],
 )
@@ -115,3 +119,23 @@ def test_from_curves_rewrites_a_record_at_the_recipe_epochs(tmp_path, capsys):
     out.write_text(json.dumps({"recipes": {"ae_latent2": old}}))
     with pytest.raises(SystemExit, match=r"\['lr'\] changed since its curve"):
         convergence.main(["--recipes", "ae_latent2", "--from-curves", "--out", str(out)])
+
+
+def test_decayed_lr_falls_linearly_over_the_last_share():
+    # 10 epochs, decay 0.4: D = 4; epochs 0-6 at lr, then 3/4, 2/4, 1/4 of it
+    lrs = [convergence.decayed_lr(1.0, e, 10, 0.4) for e in range(10)]
+    assert lrs == [1.0] * 7 + [0.75, 0.5, 0.25]
+    assert convergence.decayed_lr(2e-3, 0, 3, 0.1) == 2e-3  # D = max(1, round(0.3)) = 1
+    assert convergence.decayed_lr(2e-3, 2, 3, 0.1) == 2e-3  # the last epoch: (3 - 2) / 1
+
+
+def test_a_decayed_trial_is_two_runs_each_with_its_schedule():
+    cpu = torch.device("cpu")
+    plain = convergence.measure("ae_latent2", cpu, fast=True, epochs=1)
+    decayed = convergence.measure("ae_latent2", cpu, fast=True, epochs=1, decay=1.0)
+    assert decayed["lr_decay"] == 1.0 and decayed["epochs"] == 1
+    # 1 epoch with decay 1: D = 1, the one epoch at the full lr: the plain run's first epoch
+    assert decayed["test_neg_elbo"] == plain["test_neg_elbo"]
+    # 3 epochs at lr, 2/3 lr and 1/3 lr: not the plain run's 3 epochs at lr
+    assert decayed["test_neg_elbo_3x"] != plain["test_neg_elbo_3x"]
+    assert decayed["gap"] == round(decayed["test_neg_elbo"] - decayed["test_neg_elbo_3x"], 3)
