@@ -158,10 +158,7 @@ def measure(
         torch.set_rng_state(state)
         model.train()
     result["test_neg_elbo"], result["test_neg_elbo_3x"] = curve[epochs], curve[3 * epochs]
-    result["gap"] = round(result["test_neg_elbo"] - result["test_neg_elbo_3x"], 3)
-    result["within_tolerance"] = bool(result["gap"] <= TOLERANCE)
-    result["seconds"] = round(time.perf_counter() - start, 1)
-    result["recipe"] = asdict(recipe)
+    _finish(result, recipe, start)
     if every:
         result["curve"] = {str(n): loss for n, loss in curve.items()}
         result["train_to"] = train_to
@@ -198,6 +195,15 @@ def _test_images(recipe: train.Recipe, device: torch.device, fast: bool) -> torc
     return x_test
 
 
+def _finish(result: dict, recipe: train.Recipe, start: float) -> None:
+    """Completes a record holding ``test_neg_elbo`` and ``test_neg_elbo_3x``: the gap, whether it
+    is within the tolerance, the seconds since ``start`` and the recipe's settings."""
+    result["gap"] = round(result["test_neg_elbo"] - result["test_neg_elbo_3x"], 3)
+    result["within_tolerance"] = bool(result["gap"] <= TOLERANCE)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    result["recipe"] = asdict(recipe)
+
+
 def decayed_lr(lr: float, epoch: int, epochs: int, decay: float) -> float:
     """The learning rate of epoch ``epoch`` (0-based) of ``epochs`` when it falls linearly over
     the last ``D = max(1, round(decay * epochs))`` of them: ``lr * min(1, (epochs - epoch) / D)``
@@ -222,10 +228,7 @@ def _measure_decayed(
                 group["lr"] = decayed_lr(recipe.lr, epoch, total, decay)
             train.train(model, loader, loss_fn, epochs=1, optimizer=optimizer, progress=False)
         result[key] = round(test_loss(model, recipe, x_test), 3)
-    result["gap"] = round(result["test_neg_elbo"] - result["test_neg_elbo_3x"], 3)
-    result["within_tolerance"] = bool(result["gap"] <= TOLERANCE)
-    result["seconds"] = round(time.perf_counter() - start, 1)
-    result["recipe"] = asdict(recipe)
+    _finish(result, recipe, start)
     return result
 
 

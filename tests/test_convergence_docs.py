@@ -127,3 +127,45 @@ def test_every_measured_lesson_recipe_is_tabled_as_measured():
     assert report["complete"] is (not unmeasured)
     text = (DOCS / "benchmarks.md").read_text()
     assert all(f"`{name}`" in text for name in unmeasured), "docs/benchmarks.md names the rest"
+
+
+def _curve(record: dict) -> dict[int, float]:
+    return {int(n): loss for n, loss in record["curve"].items()}
+
+
+def test_the_curves_table_is_read_off_the_json():
+    """docs/benchmarks.md's curve table: each recipe measured with a curve, in the JSON's order,
+    read by convergence.plateau_epochs and .scatter; the record's 1x and 3x are on its curve."""
+    from benchmarks import convergence
+
+    report = json.loads((DOCS / "convergence.json").read_text())
+    curved = {name: r for name, r in report["recipes"].items() if "curve" in r}
+    rows = re.findall(
+        r"^\| ([\w.]+) \| (\d+) \| (\d+) \| (\d+|none) \| ([\d.]+) \|$",
+        (DOCS / "benchmarks.md").read_text(),
+        re.M,
+    )
+    assert sorted(r[0] for r in rows) == sorted(curved) and len(rows) >= 8
+    for name, epochs, train_to, first, noise in rows:
+        r, curve = curved[name], _curve(curved[name])
+        assert int(epochs) == r["epochs"] and int(train_to) == r["train_to"] == max(curve)
+        assert (curve[r["epochs"]], curve[3 * r["epochs"]]) == (
+            r["test_neg_elbo"],
+            r["test_neg_elbo_3x"],
+        )
+        plateau = convergence.plateau_epochs(curve, report["tolerance_nats"])
+        assert first == ("none" if plateau is None else str(plateau)), name
+        assert float(noise) == round(convergence.scatter(curve), 2), name
+
+
+def test_one_gap_passes_or_fails_by_noise_as_the_docs_say():
+    """"beta = 0.5 is within the bar at its 60 epochs but not at 80, and beta = 8 is within it
+    at 60 but not at 70"."""
+    report = json.loads((DOCS / "convergence.json").read_text())
+    tolerance = report["tolerance_nats"]
+    for name, later in (("lesson08_beta0.5", 80), ("lesson08_beta8", 70)):
+        curve = _curve(report["recipes"][name])
+        assert curve[60] - curve[180] <= tolerance < curve[later] - curve[3 * later], name
+    assert "beta = 0.5 is within the bar at its 60 epochs\n    but not at 80" in (
+        DOCS / "benchmarks.md"
+    ).read_text()
