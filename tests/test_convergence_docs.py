@@ -200,3 +200,20 @@ def test_the_schedule_trials_table_is_the_json_it_came_from():
     assert within == ["lesson08_beta8_warmup"], "only beta = 8 with annealing comes within"
     grew = [r["recipe"] for r in runs if r["gap"] > recipes[r["recipe"]]["gap"]]
     assert grew == ["vae_mlp_latent2"], "the gap grows for the 2-D VAE and shrinks for the rest"
+
+
+def test_a_recipe_measured_again_reproduces_its_earlier_numbers():
+    """The docs: "the three recipes measured again here (one of them on two threads instead of
+    one) gave their earlier numbers to the last digit". Each record's ``reproduces`` (the
+    earlier run) equals it."""
+    report = json.loads((DOCS / "convergence.json").read_text())
+    again = {n: r for n, r in report["recipes"].items() if "reproduces" in r}
+    assert len(again) == 3
+    for name, r in again.items():
+        earlier = r["reproduces"]
+        assert (earlier["test_neg_elbo"], earlier["test_neg_elbo_3x"]) == (
+            r["test_neg_elbo"],
+            r["test_neg_elbo_3x"],
+        ), name
+        assert earlier["date"] != r["date"] and earlier["threads"].startswith("1 "), name
+    assert [r["threads"].startswith("torch default (2)") for r in again.values()].count(True) == 1
