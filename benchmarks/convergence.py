@@ -198,10 +198,17 @@ def _test_images(recipe: train.Recipe, device: torch.device, fast: bool) -> torc
 def _finish(result: dict, recipe: train.Recipe, start: float) -> None:
     """Completes a record holding ``test_neg_elbo`` and ``test_neg_elbo_3x``: the gap, whether it
     is within the tolerance, the seconds since ``start`` and the recipe's settings."""
-    result["gap"] = round(result["test_neg_elbo"] - result["test_neg_elbo_3x"], 3)
-    result["within_tolerance"] = bool(result["gap"] <= TOLERANCE)
+    _judge(result)
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["recipe"] = asdict(recipe)
+
+
+def _judge(result: dict, tolerance: float = TOLERANCE) -> dict:
+    """Sets a record's ``gap`` (``test_neg_elbo - test_neg_elbo_3x``, nats) and whether it is
+    ``within_tolerance``; returns the record."""
+    result["gap"] = round(result["test_neg_elbo"] - result["test_neg_elbo_3x"], 3)
+    result["within_tolerance"] = bool(result["gap"] <= tolerance)
+    return result
 
 
 def decayed_lr(lr: float, epoch: int, epochs: int, decay: float) -> float:
@@ -273,13 +280,12 @@ def at_epochs(record: dict, epochs: int, tolerance: float = TOLERANCE) -> dict:
             f"the recipe with --every and --train-to at least {3 * epochs}"
         )
     one, three = curve[str(epochs)], curve[str(3 * epochs)]
-    gap = round(one - three, 3)
-    return {
+    return _judge({
         **record,
-        "epochs": epochs, "test_neg_elbo": one, "test_neg_elbo_3x": three, "gap": gap,
-        "within_tolerance": bool(gap <= tolerance), "recipe": {**record["recipe"], "epochs": epochs},
+        "epochs": epochs, "test_neg_elbo": one, "test_neg_elbo_3x": three,
+        "recipe": {**record["recipe"], "epochs": epochs},
         "read_off_curve_from": record.get("read_off_curve_from", record["epochs"]),
-    }  # fmt: skip
+    }, tolerance)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -357,11 +363,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")  # after each recipe: resumable
-    failed = [n for n in names if report["recipes"][n]["gap"] > args.tolerance]
+    return verdict(report, names, args.tolerance)
+
+
+def verdict(report: dict, names: list[str], tolerance: float) -> int:
+    """The exit status: 1 when a named record is more than ``tolerance`` nats from its 3x run
+    (each such one said on stderr), else 0. Names without a record are passed over."""
+    failed = [
+        n for n in names if n in report["recipes"] and report["recipes"][n]["gap"] > tolerance
+    ]
     for name in failed:
         r = report["recipes"][name]
         print(f"{name}: {r['epochs']} epochs are {r['gap']:.2f} nats above 3x the epochs "
-              f"(tolerance {args.tolerance}): train it longer", file=sys.stderr)  # fmt: skip
+              f"(tolerance {tolerance}): train it longer", file=sys.stderr)  # fmt: skip
     return 1 if failed else 0
 
 
@@ -381,10 +395,7 @@ def from_curves(report: dict, names: list[str], out: Path, tolerance: float) -> 
         print(json.dumps({name: {k: report["recipes"][name][k] for k in ("epochs", "gap")}}),
               file=sys.stderr)  # fmt: skip
     out.write_text(json.dumps(report, indent=2) + "\n")
-    failed = [
-        n for n in names if n in report["recipes"] and report["recipes"][n]["gap"] > tolerance
-    ]
-    return 1 if failed else 0
+    return verdict(report, names, tolerance)
 
 
 if __name__ == "__main__":
