@@ -205,9 +205,10 @@ def _finish(result: dict, recipe: train.Recipe, start: float) -> None:
 
 def _judge(result: dict, tolerance: float = TOLERANCE) -> dict:
     """Sets a record's ``gap`` (``test_neg_elbo - test_neg_elbo_3x``, nats) and whether it is
-    ``within_tolerance``; returns the record."""
+    ``within_tolerance``, ``|gap| <= tolerance`` (a negative gap: the longer run ends worse on
+    the test images, which is no plateau either when it is large); returns the record."""
     result["gap"] = round(result["test_neg_elbo"] - result["test_neg_elbo_3x"], 3)
-    result["within_tolerance"] = bool(result["gap"] <= tolerance)
+    result["within_tolerance"] = bool(abs(result["gap"]) <= tolerance)
     return result
 
 
@@ -242,13 +243,13 @@ def _measure_decayed(
 def plateau_epochs(curve: dict[int, float], tolerance: float = TOLERANCE) -> int | None:
     """The fewest epochs n of a measured curve (``{epoch: test loss}``, from ``every``) from
     which on every plateau gap ``curve[m] - curve[3m]`` (m >= n, both m and 3m on the curve) is
-    at most ``tolerance`` nats, or None when the last one is not. "From which on", not "at": the
+    at most ``tolerance`` nats either way (as ``_judge``), or None when the last one is not. "From which on", not "at": the
     test loss scatters from one epoch to the next at a constant learning rate (``scatter``), so
     a single gap can pass by luck."""
     gaps = {n: curve[n] - curve[3 * n] for n in sorted(curve) if 3 * n in curve}
     first = None
     for n, gap in gaps.items():
-        if gap > tolerance:
+        if abs(gap) > tolerance:
             first = None
         elif first is None:
             first = n

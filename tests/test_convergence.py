@@ -18,6 +18,20 @@ def test_plateau_epochs_is_where_every_later_gap_is_within_tolerance():
     # a lucky gap: n=1 gains 0.5 (within 1), n=2 gains 3, n=3 gains 0.5: from 3 on, not from 1
     lucky = {1: 5.0, 2: 7.0, 3: 4.5, 6: 4.0, 9: 4.0}
     assert convergence.plateau_epochs(lucky, tolerance=1.0) == 3
+    # a longer run that ends worse (n=2: 4 - 6 = -2, overfitting) is no plateau either
+    worse = {1: 9.0, 2: 4.0, 3: 5.0, 6: 6.0, 9: 5.5}
+    assert convergence.plateau_epochs(worse, tolerance=1.0) == 3
+    assert convergence.plateau_epochs(worse, tolerance=2.0) == 2
+
+
+def test_a_gap_is_within_tolerance_either_way():
+    judged = [
+        convergence._judge({"test_neg_elbo": 240.0, "test_neg_elbo_3x": 240.0 + d}, 1.5)
+        for d in (-1.5, 1.5, 1.6, -1.6)
+    ]
+    assert [(r["gap"], r["within_tolerance"]) for r in judged] == [
+        (1.5, True), (-1.5, True), (-1.6, False), (1.6, False)
+    ]  # fmt: skip
 
 
 def test_scatter_is_the_median_step_of_the_last_third():

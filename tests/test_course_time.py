@@ -102,10 +102,17 @@ def test_the_docs_course_table_is_the_committed_run():
         )
         assert float(slowest) == round(e["slowest_cells"][0]["seconds"], 1)
     assert ct["checkpoints"] == "empty" and ct["failed"] == [] and ct["in_place"] is True
-    assert (
-        f"**{ct['total_seconds']:.0f} s for the whole course**"
-        in (docs / "benchmarks.md").read_text()
-    )
+    text = " ".join((docs / "benchmarks.md").read_text().split())
+    assert f"**{ct['total_seconds']:.0f} s for the whole course**" in text
+    assert f"**{ct['rerun_total_seconds']:.0f} s for a re-run**" in text
+    load = ct["machine"]["load_average_1min_at_start"]
+    assert f"load average {load:.2f} at the start" in text
+    assert f"the first run takes {ct['total_seconds']:.0f} s" in text
+    assert f"the saved models {ct['rerun_total_seconds']:.0f} s" in text
+    rerun = [e for e in ct["notebooks"] if "run_again" in e]
+    assert all(e["notebook"] in ("01_autoencoder_limitations.ipynb",) for e in rerun)
+    lesson01 = json.loads((docs.parent / "results" / "01_autoencoder_limitations.json").read_text())
+    assert f"{lesson01['inside_disc']:.1%}".replace("%", " %") + " of them fall inside" in text
 
 
 def test_a_failed_lesson_lists_only_the_cells_that_ran(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -143,3 +145,26 @@ def test_train_or_load_many_stacks_and_saves_what_train_or_load_loads(
     assert torch.equal(again.mu_head.weight, out["tiny_b"][0].mu_head.weight)
     with pytest.raises(ValueError, match="no recipe"):
         T.train_or_load_many(["tiny_a", "nope"])
+
+
+@pytest.mark.parametrize(("fast", "stacks"), [(True, [["tiny_a", "tiny_b"]]), (False, [])])
+def test_train_or_load_many_groups_by_the_epochs_the_mode_uses(monkeypatch, fast, stacks):
+    """Lesson 08's recipes differ in their full-mode epochs (each to its plateau) but share
+    their fast epochs: fast mode stacks them as one; full mode trains each budget apart."""
+    monkeypatch.setitem(T.RECIPES, "tiny_a", T.Recipe("vae_mlp", latent_dim=2, epochs=3))
+    monkeypatch.setitem(T.RECIPES, "tiny_b", T.Recipe("vae_mlp", latent_dim=2, epochs=5, beta=2.0))
+    stacked_groups, alone = [], []
+    monkeypatch.setattr(
+        T, "load_dataset", lambda *a, **k: (torch.zeros(8, 1, 28, 28, dtype=torch.uint8), None)
+    )
+
+    def fake_many(models, loader, loss_fns, *, checkpoints, **kwargs):
+        stacked_groups.append([p.stem for p in checkpoints])
+        return [{"loss": []} for _ in models]
+
+    monkeypatch.setattr(stacked, "train_many", fake_many)
+    monkeypatch.setattr(T, "checkpoint_path", lambda name, fast: Path(name + ".pt"))
+    monkeypatch.setattr(T, "train_or_load", lambda name, *a, **k: alone.append(name) or (None, {}))
+    T.train_or_load_many(["tiny_a", "tiny_b"], progress=False, fast=fast)
+    assert stacked_groups == stacks
+    assert alone == ([] if fast else ["tiny_a", "tiny_b"])

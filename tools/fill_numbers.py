@@ -46,7 +46,7 @@ TEMPLATES: list[tuple[str, str]] = [
     ),
     (
         DECK,
-        'sample ({01.coverage."N(0, I)":.2f} vs {01.coverage.reconstructions:.2f}) and the set has about half the variety ({01.diversity."N(0, I)":.2f} vs {01.diversity.reconstructions:.2f})',
+        'sample ({01.coverage."N(0, I)":.2f} vs {01.coverage.reconstructions:.2f}) and the set has much less variety ({01.diversity."N(0, I)":.2f} vs {01.diversity.reconstructions:.2f})',
     ),
     # lesson 02
     (
@@ -133,8 +133,11 @@ TEMPLATES: list[tuple[str, str]] = [
         'Say: P + C with N(0, I) against the mixture: 2-D {07.p_plus_c."VAE 2 N(0, I)":.2f} against {07.p_plus_c."VAE 2 mixture":.2f}, 20-D {07.p_plus_c."VAE 20 N(0, I)":.2f} against {07.p_plus_c."VAE 20 mixture":.2f}.',
     ),
     # lesson 08
-    (DECK, "nine 784-400-20 VAEs, {08.epochs} epochs each on binarised"),
-    (DECK, "Full mode, binarised Fashion-MNIST, {08.epochs} epochs per model."),
+    (
+        DECK,
+        'nine 784-400-20 VAEs, each trained to its plateau: {08.epochs.beta1} epochs, {08.epochs."beta0.1"} for beta 0.1, {08.epochs.beta8} for beta 8 and {08.epochs.beta8_warmup} for beta 8 with annealing, on binarised',
+    ),
+    (DECK, "Full mode, binarised Fashion-MNIST, {08.epochs.beta1} epochs per model."),
     (
         DECK,
         'beta 0.1 spends about {08.sweep."0.1".R:.0f} nats of rate for a distortion of about {08.sweep."0.1".D:.0f}; beta 8 spends about {08.sweep."8".R:.0f} nats and pays about {08.sweep."8".D:.0f}. Dashed: lines of equal D + R; beta = 1 sits on the lowest (about {08.sweep."1"."-ELBO":.0f} nats)',
