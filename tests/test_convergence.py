@@ -34,6 +34,17 @@ def test_a_gap_is_within_tolerance_either_way():
     ]  # fmt: skip
 
 
+def test_the_exit_status_fails_a_gap_beyond_tolerance_either_way(capsys):
+    def record(d):
+        return {"epochs": 20, "test_neg_elbo": 240.0, "test_neg_elbo_3x": 240.0 + d}
+
+    report = {"recipes": {"up": record(-2.0), "down": record(2.0), "flat": record(0.5)}}
+    assert convergence.verdict(report, ["flat", "absent"], 1.5) == 0
+    for name, says in (("up", "+2.00 nats"), ("down", "-2.00 nats")):
+        assert convergence.verdict(report, [name, "flat"], 1.5) == 1
+        assert f"{name}: 20 epochs end {says}" in capsys.readouterr().err
+
+
 def test_scatter_is_the_median_step_of_the_last_third():
     curve = {10: 50.0, 20: 40.0, 30: 41.0, 40: 40.0, 50: 40.5, 60: 40.0}
     # last third: epochs >= 40: steps |40.5 - 40| = 0.5 and |40 - 40.5| = 0.5
